@@ -1,0 +1,5 @@
+import sys
+
+from lesionkit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,259 @@
+"""Discover cases in ATLAS, BIDS, BIDS-derivative, ATLAS R1.1 and flat layouts.
+
+One function, :func:`load_cohort`, reads them all by looking at file names only (nothing is loaded):
+
+* ATLAS v2.0: ``Training/R001/sub-r001s001/ses-1/anat/sub-r001s001_ses-1_space-MNI152NLin2009aSym_T1w.nii.gz``
+  with ``..._label-L_desc-T1lesion_mask.nii.gz``; each ``R0xx`` folder has its own
+  ``dataset_description.json``; the ``Testing`` split has no masks.
+* plain BIDS (``sub-*/[ses-*/]anat/*_T1w.nii.gz``) and BIDS derivatives of predicted masks
+  (``*_label-L_*_mask.nii.gz``, ``*_probseg.nii.gz``).
+* ATLAS R1.1 native naming: ``c0001s0004t01.nii.gz`` with one mask per lesion
+  (``*LesionSmooth.nii.gz``, ``*LesionSmooth_1.nii.gz``, ...) merged by :func:`load_case_mask`.
+* flat folders of files named by subject (``r001s001.nii.gz``, ``sub-r001s001_mask.nii.gz``).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import nibabel as nib
+import numpy as np
+
+from lesionkit.io.bids import NIFTI_EXTENSIONS, parse_bids_name, split_extension
+from lesionkit.io.errors import InvalidInputError
+from lesionkit.io.nifti import check_same_grid, load_mask
+from lesionkit.typing import PathLike
+
+__all__ = ["MNI_SPACE", "Case", "load_case_mask", "load_cohort"]
+
+MNI_SPACE = "MNI152NLin2009aSym"
+_R11_NAME = re.compile(r"(c\d{4})(s\d{4})(t\d{2})", re.IGNORECASE)
+_COHORT_DIR = re.compile(r"^R\d{3}$")
+_MASK_WORDS = ("lesion", "mask", "label", "seg", "pred")
+Role = Literal["t1w", "mask", "probseg"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One scan of one subject: where its files are, and what is known about it."""
+
+    subject: str
+    """Subject label without ``sub-`` (``r001s001``; ``c0001s0004`` for R1.1)."""
+    t1w: Path | None = None
+    mask: Path | None = None
+    """The lesion mask; for R1.1 the first of :attr:`mask_parts`."""
+    session: str | None = None
+    cohort: str | None = None
+    """Cohort/site folder (``R001``), or the R1.1 site code (``c0001``)."""
+    space: str | None = None
+    probseg: Path | None = None
+    mask_parts: tuple[Path, ...] = ()
+    """All lesion-mask files of the case (several in R1.1, one lesion each); merged on loading."""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        """``sub-<label>[_ses-<label>]``, unique within a cohort listing."""
+        return f"sub-{self.subject}" + (f"_ses-{self.session}" if self.session else "")
+
+
+def load_case_mask(case: Case) -> nib.Nifti1Image:
+    """Load the case's lesion mask, merging R1.1's one-file-per-lesion masks into one (logical OR)."""
+    parts = case.mask_parts or ((case.mask,) if case.mask else ())
+    if not parts:
+        raise InvalidInputError(case.t1w, f"case {case.id} has no lesion mask")
+    merged = load_mask(parts[0])
+    data = np.asanyarray(merged.dataobj).copy()
+    for part in parts[1:]:
+        other = load_mask(part)
+        check_same_grid(merged, other)
+        data |= np.asanyarray(other.dataobj)
+    out = nib.Nifti1Image(data, merged.affine, merged.header)
+    out.set_filename(str(parts[0]))
+    return out
+
+
+@dataclass
+class _Entry:
+    t1w: Path | None = None
+    masks: list[Path] = field(default_factory=list)
+    probseg: Path | None = None
+    cohort: str | None = None
+    split: str | None = None
+
+
+def _is_nifti(path: Path) -> bool:
+    return path.is_file() and path.name.endswith(NIFTI_EXTENSIONS) and not path.name.startswith(".")
+
+
+def _classify(path: Path, default_role: Role) -> tuple[str, str | None, str | None, Role] | None:
+    """(subject, session, space, role) from the file name, or None if the file is not a case file."""
+    entities = parse_bids_name(path.name)
+    if entities is not None:
+        suffix = entities["suffix"]
+        desc = entities.get("desc", "").lower()
+        if suffix == "T1w":
+            role: Role = "t1w"
+        elif suffix == "mask" and (entities.get("label") == "L" or "lesion" in desc):
+            role = "mask"
+        elif suffix == "probseg" and entities.get("label", "L") == "L":
+            role = "probseg"
+        elif suffix in ("mask", "probseg", "dseg") and not entities.get("label"):
+            role = "mask" if suffix != "probseg" else "probseg"
+        else:
+            return None  # brain masks, other modalities, QC images...
+        return entities["sub"], entities.get("ses"), entities.get("space"), role
+    stem, _ = split_extension(path.name)
+    r11 = _R11_NAME.search(stem)
+    if r11 is not None:
+        role = "mask" if "lesion" in stem.lower() else "t1w"
+        return (r11.group(1) + r11.group(2)).lower(), r11.group(3).lower(), None, role
+    subject = stem.removeprefix("sub-").split("_")[0]
+    lowered = stem.lower()
+    role = "mask" if any(w in lowered for w in _MASK_WORDS) else default_role
+    if "prob" in lowered:
+        role = "probseg"
+    return subject, None, None, role
+
+
+def _cohort_of(path: Path, root: Path) -> tuple[str | None, str | None]:
+    """(cohort, split): the nearest ``R0xx`` or dataset folder, and ``Training``/``Testing`` if any."""
+    cohort = split = None
+    for parent in reversed(path.relative_to(root).parents):  # root first, nearest folder last
+        folder = root / parent
+        name = folder.name
+        if name in ("Training", "Testing", "train", "test"):
+            split = name
+        if _COHORT_DIR.match(name) or (folder != root and (folder / "dataset_description.json").exists()):
+            cohort = name
+    if cohort is None and _COHORT_DIR.match(root.name):
+        cohort = root.name
+    return cohort, split
+
+
+def _participants(folder: Path, cache: dict[Path, dict[str, dict[str, str]]]) -> dict[str, dict[str, str]]:
+    if folder not in cache:
+        rows: dict[str, dict[str, str]] = {}
+        tsv = folder / "participants.tsv"
+        if tsv.exists():
+            with tsv.open(newline="", encoding="utf-8") as handle:
+                for row in csv.DictReader(handle, delimiter="\t"):
+                    pid = (row.get("participant_id") or "").removeprefix("sub-")
+                    if pid:
+                        rows[pid] = row
+        cache[folder] = rows
+    return cache[folder]
+
+
+def _walk(root: Path) -> Iterable[Path]:
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).parts
+        if "derivatives" in rel[:-1] or any(p.startswith(".") for p in rel):
+            continue  # a BIDS root's derivatives are other datasets; dot-folders are never data
+        if _is_nifti(path):
+            yield path
+
+
+def load_cohort(
+    path: PathLike,
+    participant_label: Iterable[str] | None = None,
+    space: str | None = "auto",
+    default_role: Role = "t1w",
+) -> list[Case]:
+    """List the cases under ``path`` (a folder of any supported layout, or a single NIfTI file).
+
+    Parameters
+    ----------
+    participant_label:
+        Keep only these subjects (labels with or without ``sub-``), BIDS-App style.
+    space:
+        Keep files of this BIDS ``space``. ``"auto"`` keeps ``MNI152NLin2009aSym`` when the dataset
+        has it (ATLAS ships MNI and ``space-orig`` side by side) and everything otherwise;
+        ``None`` keeps every space, one case per subject, session and space.
+    default_role:
+        What a non-BIDS file whose name says nothing (``r001s001.nii.gz``) is: a T1w image or,
+        for folders of predictions, a mask.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise InvalidInputError(root, "does not exist")
+    files = [root] if root.is_file() else list(_walk(root))
+    if root.is_file():
+        if not _is_nifti(root):
+            raise InvalidInputError(root, "is not a NIfTI file (.nii or .nii.gz)")
+        root = root.parent
+    wanted = {label.removeprefix("sub-") for label in participant_label} if participant_label else None
+
+    entries: dict[tuple[str, str | None, str | None], _Entry] = {}
+    for file in files:
+        found = _classify(file, default_role)
+        if found is None:
+            continue
+        subject, session, file_space, role = found
+        if wanted is not None and subject not in wanted:
+            continue
+        entry = entries.setdefault((subject, session, file_space), _Entry())
+        if role == "t1w":
+            if entry.t1w is not None:
+                raise InvalidInputError(file, f"second T1w image for sub-{subject} (first: {entry.t1w})")
+            entry.t1w = file
+        elif role == "mask":
+            entry.masks.append(file)
+        else:
+            entry.probseg = file
+        r11 = _R11_NAME.search(file.name)
+        entry.cohort, entry.split = _cohort_of(file, root)
+        if r11 is not None and entry.cohort is None:
+            entry.cohort = r11.group(1).lower()
+
+    if not entries:
+        raise InvalidInputError(path, "no cases found (expected ATLAS, BIDS, derivatives, R1.1 or flat NIfTI files)")
+    spaces = {key[2] for key in entries}
+    if space == "auto":
+        space = MNI_SPACE if MNI_SPACE in spaces else None
+    cache: dict[Path, dict[str, dict[str, str]]] = {}
+    cases = []
+    for (subject, session, file_space), entry in entries.items():
+        if space is not None and file_space != space:
+            continue
+        masks = tuple(sorted(entry.masks, key=_mask_order))
+        metadata: dict[str, str] = {}
+        anchor = entry.t1w or (masks[0] if masks else entry.probseg)
+        if anchor is not None:
+            for folder in [anchor.parent, *anchor.parents]:
+                rows = _participants(folder, cache)
+                if subject in rows:
+                    metadata = dict(rows[subject])
+                    break
+                if folder == root:
+                    break
+        if entry.split:
+            metadata.setdefault("split", entry.split)
+        cases.append(
+            Case(
+                subject=subject,
+                t1w=entry.t1w,
+                mask=masks[0] if masks else None,
+                session=session,
+                cohort=entry.cohort,
+                space=file_space,
+                probseg=entry.probseg,
+                mask_parts=masks,
+                metadata=metadata,
+            )
+        )
+    if not cases:
+        raise InvalidInputError(path, f"no cases in space {space!r} (spaces found: {sorted(map(str, spaces))})")
+    return sorted(cases, key=lambda c: (c.cohort or "", c.subject, c.session or "", c.space or ""))
+
+
+def _mask_order(path: Path) -> tuple[int, str]:
+    """R1.1 order: ``LesionSmooth`` before ``LesionSmooth_1`` before ``LesionSmooth_2``..."""
+    stem, _ = split_extension(path.name)
+    match = re.search(r"_(\d+)$", stem)
+    return (int(match.group(1)) + 1 if match else 0, path.name)

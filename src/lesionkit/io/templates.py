@@ -1,0 +1,83 @@
+"""The MNI152 2009a symmetric template and atlases that ship with lesionkit's dependencies.
+
+Nothing is downloaded: the template and its GM/WM probability maps are inside the nilearn wheel, on
+exactly the ATLAS grid (197×233×189, 1 mm). The JHU arterial-territory atlas (Liu et al. 2023, level 1,
+30 territories) is vendored in ``lesionkit/data``: it was taken from the rapidtide wheel
+(``JHU-ArterialTerritoriesNoVent-LVL1_space-MNI152NLin2009cAsym_2mm``) and resampled by nearest
+neighbour onto the ATLAS grid (see ``lesionkit/data/NOTICE.md``).
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import nibabel as nib
+import numpy as np
+
+__all__ = [
+    "ATLAS_AFFINE",
+    "ATLAS_SHAPE",
+    "TERRITORY_CLASSES",
+    "load_template",
+    "load_territories",
+    "template_path",
+    "territory_names",
+]
+
+ATLAS_SHAPE = (197, 233, 189)
+ATLAS_AFFINE = np.array(
+    [[1.0, 0, 0, -98.0], [0, 1.0, 0, -134.0], [0, 0, 1.0, -72.0], [0, 0, 0, 1.0]]
+)
+TemplateKind = Literal["t1", "gm", "wm"]
+
+#: Territory families of the JHU level-1 labels (names without the final L/R).
+TERRITORY_CLASSES = {
+    "ACA": "cortical", "MCAF": "cortical", "MCAP": "cortical", "MCAT": "cortical", "MCAO": "cortical",
+    "MCAI": "cortical", "PCAT": "cortical", "PCAO": "cortical",
+    "MLS": "deep", "LLS": "deep", "PCTP": "deep", "ACTP": "deep",
+    "B": "infratentorial", "SC": "infratentorial", "IC": "infratentorial",
+}
+
+
+def template_path(kind: TemplateKind = "t1") -> Path:
+    """Path of nilearn's MNI152NLin2009aSym file: ``t1`` image, ``gm`` or ``wm`` probability map."""
+    import nilearn
+
+    path = Path(nilearn.__file__).parent / "datasets" / "data" / f"mni_icbm152_{kind}_tal_nlin_sym_09a_converted.nii.gz"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: the MNI template is missing from the installed nilearn")
+    return path
+
+
+@functools.lru_cache(maxsize=4)
+def _template_cached(kind: TemplateKind) -> nib.Nifti1Image:
+    img = nib.load(str(template_path(kind)))
+    data = np.asarray(img.dataobj, dtype=np.float32) / 255.0
+    data.setflags(write=False)
+    return nib.Nifti1Image(data, img.affine)
+
+
+def load_template(kind: TemplateKind = "t1") -> nib.Nifti1Image:
+    """The template as float32 in [0, 1] on the ATLAS grid (a cached, read-only array)."""
+    return _template_cached(kind)
+
+
+@functools.lru_cache(maxsize=1)
+def load_territories() -> nib.Nifti1Image:
+    """JHU arterial territories (level 1) as uint8 labels on the ATLAS grid; 0 is outside every territory."""
+    ref = resources.files("lesionkit") / "data" / "jhu_arterial_territories_lvl1.nii.gz"
+    with resources.as_file(ref) as path:
+        img = nib.load(str(path))
+        data = np.asarray(img.dataobj, dtype=np.uint8)
+    data.setflags(write=False)
+    return nib.Nifti1Image(data, img.affine)
+
+
+@functools.lru_cache(maxsize=1)
+def territory_names() -> dict[int, str]:
+    """Label value → territory name (``MCAFL`` = MCA frontal, left); see ``TERRITORY_CLASSES``."""
+    text = (resources.files("lesionkit") / "data" / "jhu_arterial_territories_lvl1.txt").read_text()
+    return {i + 1: name.strip() for i, name in enumerate(text.split()) if name.strip()}

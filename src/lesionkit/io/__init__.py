@@ -14,6 +14,7 @@ from lesionkit.io.nifti import binarize_mask, check_same_grid, load_image, load_
 from lesionkit.io.templates import (
     ATLAS_AFFINE,
     ATLAS_SHAPE,
+    is_atlas_grid,
     load_template,
     load_territories,
     template_path,
@@ -31,6 +32,7 @@ __all__ = [
     "binarize_mask",
     "check_same_grid",
     "derivative_path",
+    "is_atlas_grid",
     "load_case_mask",
     "load_cohort",
     "load_image",

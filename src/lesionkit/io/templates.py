@@ -21,6 +21,7 @@ __all__ = [
     "ATLAS_AFFINE",
     "ATLAS_SHAPE",
     "TERRITORY_CLASSES",
+    "is_atlas_grid",
     "load_template",
     "load_territories",
     "template_path",
@@ -32,6 +33,11 @@ ATLAS_AFFINE = np.array(
     [[1.0, 0, 0, -98.0], [0, 1.0, 0, -134.0], [0, 0, 1.0, -72.0], [0, 0, 0, 1.0]]
 )
 TemplateKind = Literal["t1", "gm", "wm"]
+
+
+def is_atlas_grid(img: nib.spatialimages.SpatialImage, atol: float = 1e-3) -> bool:
+    """True if ``img`` lies on the ATLAS MNI152NLin2009aSym grid (197×233×189, 1 mm) and needs no registration."""
+    return tuple(img.shape[:3]) == ATLAS_SHAPE and bool(np.allclose(img.affine, ATLAS_AFFINE, atol=atol))
 
 #: Territory families of the JHU level-1 labels (names without the final L/R).
 TERRITORY_CLASSES = {

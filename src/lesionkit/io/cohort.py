@@ -91,6 +91,13 @@ def _is_nifti(path: Path) -> bool:
     return path.is_file() and path.name.endswith(NIFTI_EXTENSIONS) and not path.name.startswith(".")
 
 
+def _is_lesion_entities(label: str | None, desc: str) -> bool:
+    """``label-L`` (BIDS for lesion), or no label and a description that is absent or says lesion."""
+    if label is not None:
+        return label == "L"
+    return not desc or "lesion" in desc
+
+
 def _classify(path: Path, default_role: Role) -> tuple[str, str | None, str | None, Role] | None:
     """(subject, session, space, role) from the file name, or None if the file is not a case file."""
     entities = parse_bids_name(path.name)
@@ -99,12 +106,8 @@ def _classify(path: Path, default_role: Role) -> tuple[str, str | None, str | No
         desc = entities.get("desc", "").lower()
         if suffix == "T1w":
             role: Role = "t1w"
-        elif suffix == "mask" and (entities.get("label") == "L" or "lesion" in desc):
-            role = "mask"
-        elif suffix == "probseg" and entities.get("label", "L") == "L":
-            role = "probseg"
-        elif suffix in ("mask", "probseg", "dseg") and not entities.get("label"):
-            role = "mask" if suffix != "probseg" else "probseg"
+        elif suffix in ("mask", "probseg") and _is_lesion_entities(entities.get("label"), desc):
+            role = "mask" if suffix == "mask" else "probseg"
         else:
             return None  # brain masks, other modalities, QC images...
         return entities["sub"], entities.get("ses"), entities.get("space"), role

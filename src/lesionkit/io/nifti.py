@@ -148,8 +148,8 @@ def save_nifti(
     out.header.set_data_dtype(arr.dtype)
     if np.issubdtype(arr.dtype, np.integer):
         out.header.set_slope_inter(1, 0)
-    out.set_qform(affine, code=out.header["qform_code"] or 1)
-    out.set_sform(affine, code=out.header["sform_code"] or 1)
+    out.set_qform(affine, code=int(out.header["qform_code"]) or 1)
+    out.set_sform(affine, code=int(out.header["sform_code"]) or 1)
     path = Path(path)
     with atomic_path(path) as tmp:
         nib.save(out, str(tmp))

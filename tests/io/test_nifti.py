@@ -1,0 +1,134 @@
+import gzip
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from lesionkit.io import (
+    InvalidInputError,
+    binarize_mask,
+    check_same_grid,
+    load_image,
+    load_mask,
+    load_nifti,
+    save_nifti,
+)
+from tests.conftest import make_image, make_mask
+
+
+def test_round_trip_keeps_affine_and_dtype(tmp_path):
+    affine = np.array([[0.9, 0.1, 0, -10], [0, 0.9, 0, 5], [0, 0, 3.0, 2], [0, 0, 0, 1]])
+    path = save_nifti(make_mask(affine=affine), tmp_path / "m.nii.gz")
+    back = load_mask(path)
+    assert np.allclose(back.affine, affine)
+    assert back.get_data_dtype() == np.uint8
+    assert np.asanyarray(back.dataobj).sum() == 6**3
+    assert back.get_filename() == str(path)
+
+
+def test_singleton_fourth_axis_is_squeezed(tmp_path):
+    img = make_image()
+    path = tmp_path / "t1.nii.gz"
+    nib.save(nib.Nifti1Image(img.get_fdata()[..., None].astype(np.float32), img.affine), path)
+    assert load_image(path).shape == (20, 20, 20)
+
+
+def test_four_d_volume_is_refused(tmp_path):
+    path = tmp_path / "t1.nii.gz"
+    nib.save(nib.Nifti1Image(np.zeros((4, 4, 4, 2), np.float32), np.eye(4)), path)
+    with pytest.raises(InvalidInputError, match=r"t1\.nii\.gz.*3-D.*\(4, 4, 4, 2\)"):
+        load_image(path)
+
+
+def test_two_d_is_refused(tmp_path):
+    path = tmp_path / "flat.nii"
+    nib.save(nib.Nifti1Image(np.zeros((4, 4), np.float32), np.eye(4)), path)
+    with pytest.raises(InvalidInputError, match="3-D"):
+        load_nifti(path)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(InvalidInputError, match=r"nope\.nii\.gz: file does not exist"):
+        load_image(tmp_path / "nope.nii.gz")
+
+
+def test_nan_is_refused(tmp_path):
+    data = np.ones((5, 5, 5), np.float32)
+    data[1, 2, 3] = np.nan
+    data[0, 0, 0] = np.inf
+    path = save_nifti(data, tmp_path / "nan.nii.gz", affine=np.eye(4))
+    with pytest.raises(InvalidInputError, match=r"nan\.nii\.gz: contains 2 NaN"):
+        load_image(path)
+
+
+def test_truncated_gzip_is_refused(tmp_path):
+    path = save_nifti(make_image(shape=(30, 30, 30)), tmp_path / "t1.nii.gz")
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(InvalidInputError, match="truncated or corrupt"):
+        load_image(path)
+
+
+def test_garbage_file_is_refused(tmp_path):
+    path = tmp_path / "junk.nii.gz"
+    path.write_bytes(gzip.compress(b"not a nifti at all"))
+    with pytest.raises(InvalidInputError, match=r"junk\.nii\.gz"):
+        load_nifti(path)
+
+
+@pytest.mark.parametrize("values, expected", [((0, 1), 1), ((0, 255), 1), ((0.0, 1.0), 1)])
+def test_binary_masks_accepted(values, expected):
+    data = np.array(values * 4).reshape(2, 2, 2)
+    out = binarize_mask(data)
+    assert out.dtype == np.uint8 and out.max() == expected and out.sum() == 4
+
+
+@pytest.mark.parametrize("values", [(0, 1, 2), (0, 0.5, 1), (0, 254), (0, 1, -1)])
+def test_non_binary_masks_refused(values, tmp_path):
+    data = np.resize(np.array(values, np.float32), (3, 3, 3))
+    path = save_nifti(data, tmp_path / "bad_mask.nii.gz", affine=np.eye(4))
+    with pytest.raises(InvalidInputError, match=r"bad_mask\.nii\.gz: mask is not binary"):
+        load_mask(path)
+
+
+def test_mask_with_nan_refused():
+    data = np.zeros((2, 2, 2), np.float32)
+    data[0, 0, 0] = np.nan
+    with pytest.raises(InvalidInputError, match="NaN"):
+        binarize_mask(data)
+
+
+def test_grid_mismatch_names_both_files(tmp_path):
+    a = load_image(save_nifti(make_image(), tmp_path / "t1.nii.gz"))
+    shifted = np.eye(4)
+    shifted[0, 3] = 0.01
+    b = load_mask(save_nifti(make_mask(affine=shifted), tmp_path / "mask.nii.gz"))
+    with pytest.raises(InvalidInputError, match=r"mask\.nii\.gz: affine differs from that of .*t1\.nii\.gz"):
+        check_same_grid(a, b)
+    c = load_mask(save_nifti(make_mask(shape=(20, 20, 21)), tmp_path / "other.nii.gz"))
+    with pytest.raises(InvalidInputError, match=r"other\.nii\.gz: grid shape \(20, 20, 21\) differs"):
+        load_mask(c.get_filename(), reference=a)
+
+
+def test_tiny_affine_difference_is_tolerated(tmp_path):
+    a = load_image(save_nifti(make_image(), tmp_path / "t1.nii.gz"))
+    near = np.eye(4)
+    near[0, 3] = 1e-4
+    check_same_grid(a, load_mask(save_nifti(make_mask(affine=near), tmp_path / "m.nii.gz")))
+
+
+def test_save_is_atomic_when_writing_fails(tmp_path, monkeypatch):
+    target = tmp_path / "out.nii.gz"
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(nib, "save", boom)
+    with pytest.raises(OSError, match="disk full"):
+        save_nifti(make_image(), target)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_requires_affine_for_arrays(tmp_path):
+    with pytest.raises(ValueError, match="affine"):
+        save_nifti(np.zeros((2, 2, 2)), tmp_path / "x.nii.gz")

@@ -1,0 +1,27 @@
+import numpy as np
+
+from lesionkit.io import ATLAS_AFFINE, ATLAS_SHAPE, is_atlas_grid, load_template, load_territories, territory_names
+from lesionkit.io.templates import TERRITORY_CLASSES
+
+
+def test_template_on_atlas_grid():
+    for kind in ("t1", "gm", "wm"):
+        img = load_template(kind)
+        assert img.shape == ATLAS_SHAPE and np.allclose(img.affine, ATLAS_AFFINE)
+        data = np.asanyarray(img.dataobj)
+        assert data.dtype == np.float32 and 0 <= data.min() and data.max() <= 1
+    assert is_atlas_grid(load_template())
+
+
+def test_territories_cover_the_brain_and_are_lateralised():
+    labels = np.asanyarray(load_territories().dataobj)
+    names = territory_names()
+    assert labels.shape == ATLAS_SHAPE and set(np.unique(labels)) == set(range(31))
+    assert len(names) == 30
+    brain = np.asanyarray(load_template("t1").dataobj) > 0.15
+    assert (labels[brain] > 0).mean() > 0.9
+    # In RAS, x < 0 (array index < 98) is the left hemisphere: left territories end in "L".
+    x_index = np.nonzero(labels)[0]
+    is_left = np.array([names[v].endswith("L") for v in range(1, 31)])[labels[labels > 0] - 1]
+    assert (x_index[is_left] < 98).mean() > 0.95
+    assert {name[:-1] for name in names.values()} == set(TERRITORY_CLASSES)

@@ -1,0 +1,143 @@
+"""Evaluate a folder of predictions against a folder of true masks: :func:`evaluate_cohort`."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lesionkit.io import Case, InvalidInputError, check_same_grid, load_case_mask, load_cohort, load_image, load_mask
+from lesionkit.metrics.aggregate import size_quartiles, summarize
+from lesionkit.metrics.maximal_dice import maximal_dice
+from lesionkit.metrics.pair import evaluate_pair
+from lesionkit.typing import PathLike
+
+__all__ = ["LOCATION_COLUMNS", "evaluate_cohort", "match_cases"]
+
+#: ``participants.tsv`` columns used, when present, as a lesion-location stratum (first found wins).
+LOCATION_COLUMNS = ("lesion_location", "location", "lesion_site", "territory", "vascular_territory", "hemisphere")
+
+
+@dataclass(frozen=True)
+class _Job:
+    case_id: str
+    truth: Case
+    pred: Case | None
+
+
+def match_cases(preds: Sequence[Case], truths: Sequence[Case]) -> tuple[list[_Job], list[str]]:
+    """Pair cases by subject and session; a prediction without a session matches a subject's only scan.
+
+    Returns the jobs (one per true case, ``pred=None`` when missing) and the ids of unmatched predictions.
+    """
+    by_key = {(c.subject, c.session): c for c in preds}
+    by_subject: dict[str, list[Case]] = {}
+    for case in truths:
+        by_subject.setdefault(case.subject, []).append(case)
+    used: set[tuple[str, str | None]] = set()
+    jobs = []
+    for truth in truths:
+        key = (truth.subject, truth.session)
+        pred = by_key.get(key)
+        if pred is None and len(by_subject[truth.subject]) == 1:
+            pred = by_key.get((truth.subject, None))
+        if pred is not None:
+            used.add((pred.subject, pred.session))
+        jobs.append(_Job(truth.id, truth, pred))
+    extra = sorted(c.id for c in preds if (c.subject, c.session) not in used)
+    return jobs, extra
+
+
+def _evaluate_job(job: _Job, threshold: float) -> dict:
+    """One row of the per-case table (runs in worker processes: top-level and picklable)."""
+    truth_img = load_case_mask(job.truth)
+    truth = np.asanyarray(truth_img.dataobj)
+    spacing = tuple(float(z) for z in truth_img.header.get_zooms()[:3])
+    row: dict = {"case_id": job.case_id, "subject": job.truth.subject, "session": job.truth.session}
+    prob = None
+    if job.pred is None:
+        pred = np.zeros_like(truth)
+    elif job.pred.mask is not None:
+        pred_img = load_mask(job.pred.mask)
+        check_same_grid(truth_img, pred_img)
+        pred = np.asanyarray(pred_img.dataobj)
+    else:
+        pred = None
+    if job.pred is not None and job.pred.probseg is not None:
+        prob_img = load_image(job.pred.probseg)
+        check_same_grid(truth_img, prob_img)
+        prob = np.asanyarray(prob_img.dataobj)
+        if pred is None:
+            pred = prob  # no mask given: the probability map thresholded at ``threshold``
+    row.update(evaluate_pair(pred, truth, spacing=spacing, threshold=threshold))
+    if prob is not None:
+        row["mdsc"], row["mdsc_threshold"] = maximal_dice(prob, truth)
+    row["prediction"] = "missing" if job.pred is None else str(job.pred.mask or job.pred.probseg)
+    return row
+
+
+def _run_jobs(jobs: list[_Job], threshold: float, n_jobs: int, progress: bool) -> list[dict]:
+    from rich.progress import Progress
+
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("evaluating cases", total=len(jobs))
+        if n_jobs <= 1:
+            rows = []
+            for job in jobs:
+                rows.append(_evaluate_job(job, threshold))
+                bar.advance(task)
+            return rows
+        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+            futures = [pool.submit(_evaluate_job, job, threshold) for job in jobs]
+            rows = []
+            for future in futures:  # in case order; the first failure (e.g. grid mismatch) propagates
+                rows.append(future.result())
+                bar.advance(task)
+            return rows
+
+
+def evaluate_cohort(
+    pred_path: PathLike,
+    truth_path: PathLike,
+    jobs: int = 1,
+    progress: bool = True,
+    participant_label: Iterable[str] | None = None,
+    threshold: float = 0.5,
+    n_resamples: int = 1000,
+    seed: int | None = 0,
+) -> tuple[pd.DataFrame, dict]:
+    """Evaluate every true case against its prediction; returns ``(rows, summary)``.
+
+    Cases are matched by subject (+ session) with :func:`lesionkit.io.load_cohort` on both sides (any
+    layout it reads; predictions with ``default_role="mask"``). A missing prediction is scored as an
+    empty mask and listed under ``missing_predictions``; a prediction with no true case is a warning and
+    listed under ``extra_predictions``; masks on different grids raise
+    :class:`~lesionkit.io.InvalidInputError` naming both files. A probability map (``*_probseg``) adds
+    maximal Dice (``mdsc``). Strata: truth size quartile, cohort, and lesion location when
+    ``participants.tsv`` has one of :data:`LOCATION_COLUMNS`.
+    """
+    truths = [c for c in load_cohort(truth_path, participant_label=participant_label) if c.mask_parts or c.mask]
+    if not truths:
+        raise InvalidInputError(truth_path, "holds no lesion masks to evaluate against")
+    preds = load_cohort(pred_path, participant_label=participant_label, default_role="mask")
+    preds = [c for c in preds if c.mask is not None or c.probseg is not None]
+    job_list, extra = match_cases(preds, truths)
+    if extra:
+        warnings.warn(f"{len(extra)} prediction(s) have no true case and are ignored: {', '.join(extra)}", stacklevel=2)
+    rows = pd.DataFrame(_run_jobs(job_list, threshold, jobs, progress))
+    rows.insert(3, "cohort", [job.truth.cohort for job in job_list])
+    location = next((c for c in LOCATION_COLUMNS if any(c in job.truth.metadata for job in job_list)), None)
+    if location is not None:
+        rows.insert(4, "location", [job.truth.metadata.get(location) or None for job in job_list])
+    rows.insert(4, "size_quartile", size_quartiles(rows["truth_volume"]))
+    strata = ["size_quartile", "cohort"] + (["location"] if location else [])
+    summary = summarize(rows, n_resamples=n_resamples, seed=seed, strata=strata)
+    summary["missing_predictions"] = [job.case_id for job in job_list if job.pred is None]
+    summary["extra_predictions"] = extra
+    summary["location_column"] = location
+    summary["threshold"] = threshold
+    return rows, summary

@@ -1,0 +1,160 @@
+"""The healthy head model in template space: T1 intensities with head layers, and a tissue/territory label map.
+
+The MNI152 2009a template that ships with nilearn is brain-only, while ATLAS images are defaced but
+not skull-stripped. This module wraps the brain in layers built from the distance to the brain
+surface (modulated by smooth noise so thickness varies): extracerebral CSF, dark inner table, mildly
+bright diploë, dark outer table, muscle/galea, bright subcutaneous fat and skin. The face and the
+ears are marked ``DEFACED`` (set to 0 at the end, like ATLAS's defacing).
+
+Everything here is computed once per resolution and cached (read-only arrays).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from lesionkit.io.templates import ATLAS_AFFINE, ATLAS_SHAPE, TERRITORY_CLASSES, load_template, load_territories
+from lesionkit.io.templates import territory_names as _territory_names
+
+__all__ = ["HeadModel", "Tissue", "grid_affine", "grid_shape", "head_model", "territory_table"]
+
+
+class Tissue:
+    """Tissue codes of the label map (``label // 32``; ``label % 32`` is the JHU territory)."""
+
+    AIR, CSF, VENTRICLE, CORTEX, DEEP_GM, WM, INFRA_GM, INFRA_WM, SKULL, SCALP, DEFACED = range(11)
+
+
+def grid_shape(resolution: float) -> tuple[int, int, int]:
+    """Shape of the MNI grid at ``resolution`` mm with the ATLAS field of view (99×117×95 at 2 mm)."""
+    return tuple(int((n - 1) // resolution) + 1 for n in ATLAS_SHAPE)  # type: ignore[return-value]
+
+
+def grid_affine(resolution: float) -> np.ndarray:
+    """ATLAS affine with ``resolution`` mm voxels and the same origin (first voxel centre)."""
+    affine = ATLAS_AFFINE.copy()
+    affine[:3, :3] *= resolution
+    return affine
+
+
+@functools.lru_cache(maxsize=1)
+def territory_table() -> dict[int, tuple[str, str, str]]:
+    """Territory label → (name, class ``cortical``/``deep``/``infratentorial``, side ``L``/``R``)."""
+    return {label: (name, TERRITORY_CLASSES[name[:-1]], name[-1]) for label, name in _territory_names().items()}
+
+
+@dataclass(frozen=True)
+class HeadModel:
+    resolution: float
+    affine: np.ndarray
+    t1: np.ndarray
+    """Healthy head T1w, float32, white matter ≈ 0.87, air 0."""
+    labels: np.ndarray
+    """uint16: tissue * 32 + territory."""
+    csf_level: float
+    """Median intensity of ventricular CSF: the target of chronic lesion cores."""
+    wm_level: float
+
+
+# Layer model outside the brain: (outer distance in mm, T1 intensity on the template's scale).
+_LAYERS = (
+    (2.0, 0.22, Tissue.CSF),  # extracerebral CSF
+    (3.5, 0.07, Tissue.SKULL),  # dura + inner table
+    (6.0, 0.40, Tissue.SKULL),  # diploë (fatty marrow, intermediate-bright on T1)
+    (7.5, 0.06, Tissue.SKULL),  # outer table
+    (9.5, 0.38, Tissue.SCALP),  # galea / temporal muscle
+    (14.0, 0.95, Tissue.SCALP),  # subcutaneous fat, the brightest tissue on T1
+    (15.5, 0.50, Tissue.SCALP),  # skin
+)
+
+
+def _smooth_noise(shape: tuple[int, ...], rng: np.random.Generator, cells: int = 8) -> np.ndarray:
+    coarse = rng.standard_normal((cells, cells, cells)).astype(np.float32)
+    field = ndi.zoom(coarse, [s / cells for s in shape], order=1, grid_mode=True, mode="nearest")
+    field = field[: shape[0], : shape[1], : shape[2]]
+    return field / max(float(field.std()), 1e-6)
+
+
+@functools.lru_cache(maxsize=1)
+def _head_model_1mm() -> HeadModel:
+    t1 = np.array(load_template("t1").dataobj, dtype=np.float32)
+    gm = np.asarray(load_template("gm").dataobj, dtype=np.float32)
+    wm = np.asarray(load_template("wm").dataobj, dtype=np.float32)
+    territory = np.asarray(load_territories().dataobj, dtype=np.uint16)
+    rng = np.random.default_rng(20260122)  # fixed: the head model is part of the template, not of a subject
+
+    brain = t1 > 0.02
+    brain = ndi.binary_fill_holes(ndi.binary_closing(brain, iterations=2))
+    outside = ndi.distance_transform_edt(~brain).astype(np.float32)
+    outside *= 1.0 + 0.18 * _smooth_noise(outside.shape, rng)
+
+    # Tissue classes inside the brain.
+    tissue = np.full(t1.shape, Tissue.AIR, dtype=np.uint16)
+    csf = brain & (gm + wm < 0.45)
+    tissue[csf] = Tissue.CSF
+    table = territory_table()
+    deep_labels = [lab for lab, (_, cls, _) in table.items() if cls == "deep"]
+    infra_labels = [lab for lab, (_, cls, _) in table.items() if cls == "infratentorial"]
+    in_deep = np.isin(territory, deep_labels)
+    in_infra = np.isin(territory, infra_labels)
+    grey = brain & ~csf & (gm >= wm)
+    white = brain & ~csf & (wm > gm)
+    tissue[grey] = Tissue.CORTEX
+    tissue[grey & in_deep] = Tissue.DEEP_GM
+    tissue[white] = Tissue.WM
+    tissue[grey & in_infra] = Tissue.INFRA_GM
+    tissue[white & in_infra] = Tissue.INFRA_WM
+    # Ventricles: the CSF deep inside the brain (far from its surface), grown back into its connected CSF.
+    depth = ndi.distance_transform_edt(brain)
+    core = csf & (depth > 14) & ~in_infra
+    ventricle = ndi.binary_propagation(core, mask=csf & (depth > 5))
+    tissue[ventricle] = Tissue.VENTRICLE
+
+    # Head layers outside the brain.
+    head = np.zeros_like(t1)
+    inner = 0.0
+    for outer, value, code in _LAYERS:
+        shell = (outside > inner) & (outside <= outer)
+        head[shell] = value
+        tissue[shell] = code
+        inner = outer
+    head = ndi.gaussian_filter(head, 0.6)
+    weight = ndi.gaussian_filter(brain.astype(np.float32), 0.6)
+    t1 = weight * t1 + (1.0 - weight) * head
+
+    # Defacing like ATLAS: remove the face below a plane from the brow to the chin, and the ears.
+    i, j, k = np.indices(t1.shape, dtype=np.float32)
+    x, y, z = (ATLAS_AFFINE[a, a] * v + ATLAS_AFFINE[a, 3] for a, v in enumerate((i, j, k)))
+    face = (y > 35) & (z < -60 + 1.6 * (y - 35))
+    ears = (np.abs(x) > 62) & (z < -5) & (y > -45) & (y < 5)
+    protect = ndi.binary_dilation(brain, iterations=4)
+    # like pydeface, the removed region is zeroed whole (air noise included), never touching the brain
+    tissue[(face | ears) & ~protect & (tissue != Tissue.CSF)] = Tissue.DEFACED
+
+    labels = tissue * 32 + np.where(brain, territory, 0).astype(np.uint16)
+    csf_level = float(np.median(t1[ventricle]))
+    wm_level = float(np.median(t1[tissue == Tissue.WM]))
+    t1.setflags(write=False)
+    labels.setflags(write=False)
+    return HeadModel(1.0, grid_affine(1.0), t1, labels, csf_level, wm_level)
+
+
+@functools.lru_cache(maxsize=4)
+def head_model(resolution: float = 1.0) -> HeadModel:
+    """The cached head model on the MNI grid at ``resolution`` mm (1 mm is the ATLAS grid itself)."""
+    base = _head_model_1mm()
+    if resolution == 1.0:
+        return base
+    step = int(round(resolution))
+    if step != resolution or step < 1:
+        raise ValueError(f"resolution must be a whole number of mm, got {resolution}")
+    # Same field of view: voxel centres every `step` mm from the same origin; pre-blur against aliasing.
+    t1 = ndi.gaussian_filter(base.t1, 0.42 * step)[::step, ::step, ::step].copy()
+    labels = base.labels[::step, ::step, ::step].copy()
+    t1.setflags(write=False)
+    labels.setflags(write=False)
+    return HeadModel(float(step), grid_affine(step), t1, labels, base.csf_level, base.wm_level)

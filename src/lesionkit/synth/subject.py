@@ -1,0 +1,153 @@
+"""One synthetic subject: healthy head → subject deformation → lesions → look-alikes → scanner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from lesionkit.synth.anatomy import Tissue, grid_shape, head_model
+from lesionkit.synth.deform import random_deformation, warp
+from lesionkit.synth.lesions import forbid, grow_lesion, paint_lesion, plan_lesions
+from lesionkit.synth.lookalikes import add_enlarged_sulci, add_perivascular_spaces, add_periventricular_caps
+from lesionkit.synth.profile import ScannerProfile, draw_profile
+from lesionkit.synth.scanner import apply_scanner
+
+__all__ = ["SyntheticSubject", "generate_subject"]
+
+#: Supratentorial lesions larger than this (mm³) pull the ipsilateral lateral ventricle (ex-vacuo dilatation).
+EX_VACUO_MM3 = 15_000.0
+
+
+@dataclass
+class SyntheticSubject:
+    """A generated subject on the MNI grid, with its ground truth."""
+
+    subject_id: str
+    t1w: np.ndarray
+    """float32 T1w on the MNI grid at ``resolution`` (scanner-scaled intensities, defaced)."""
+    mask: np.ndarray
+    """uint8 0/1 lesion mask: voxels whose lesion fraction is ≥ 0.5."""
+    affine: np.ndarray
+    resolution: float
+    profile: ScannerProfile
+    lesions: list[dict]
+    """Per lesion: index, volume_mm3, hemisphere (left/right), location, territory, centroid_mm (x, y, z)."""
+    lesion_labels: np.ndarray
+    """uint8: lesion index (1..n) per voxel, 0 elsewhere; ``mask == (lesion_labels > 0)``."""
+    tissue: np.ndarray
+    """uint8 tissue codes of the healthy anatomy in subject space (:class:`lesionkit.synth.anatomy.Tissue`)."""
+    lookalikes: np.ndarray
+    """uint8 bit map of unlabelled look-alikes: 1 perivascular spaces, 2 periventricular caps, 4 enlarged sulci."""
+    native: dict | None = field(default=None)
+    """With ``native=True``: ``t1w``, ``mask``, ``affine`` of the native grid and ``to_mni`` (4×4, RAS mm)."""
+
+    @property
+    def n_lesions(self) -> int:
+        return len(self.lesions)
+
+    @property
+    def hemisphere_class(self) -> str:
+        sides = {lesion["hemisphere"] for lesion in self.lesions}
+        return "bilateral" if len(sides) > 1 else (sides.pop() if sides else "none")
+
+    @property
+    def total_volume_mm3(self) -> float:
+        return float(sum(lesion["volume_mm3"] for lesion in self.lesions))
+
+
+def _ex_vacuo(
+    image: np.ndarray, tissue: np.ndarray, lesion_mask: np.ndarray, x_mm: np.ndarray, side: str,
+    volume_mm3: float, resolution: float, csf_level: float,
+) -> None:
+    """Enlarge the lateral ventricle on the lesion's side (unlabelled CSF, never inside a lesion)."""
+    ventricle = (tissue == Tissue.VENTRICLE) & (((x_mm < 0) if side == "L" else (x_mm > 0))[:, None, None])
+    found = ndi.find_objects(ventricle.astype(np.uint8))
+    if not found or found[0] is None:
+        return
+    grow = int(round(np.clip(volume_mm3 / 25_000.0, 1.0, 5.0) / resolution)) or 1
+    box = tuple(slice(max(0, s.start - grow - 2), min(n, s.stop + grow + 2)) for s, n in zip(found[0], image.shape,
+                                                                                             strict=True))
+    bigger = ndi.binary_dilation(ventricle[box], iterations=grow)
+    near_lesion = ndi.binary_dilation(lesion_mask[box], iterations=1)
+    new = bigger & ~ventricle[box] & ~near_lesion & np.isin(tissue[box], [Tissue.WM, Tissue.DEEP_GM])
+    weight = ndi.gaussian_filter(new.astype(np.float32), 0.6) * ~near_lesion
+    region = image[box]
+    region[...] = (1 - weight) * region + weight * csf_level
+
+
+def generate_subject(
+    seed: int,
+    resolution: float = 1.0,
+    cohort_profile: ScannerProfile | None = None,
+    subject_id: str = "r001s001",
+    native: bool = False,
+) -> SyntheticSubject:
+    """Generate one subject; the same ``seed`` (and profile) gives byte-identical arrays.
+
+    ``resolution`` 1 is the ATLAS grid (197×233×189); 2 is a test aid with the same field of view
+    (99×117×95). Without ``cohort_profile`` a profile is drawn from the seed.
+    """
+    rng = np.random.default_rng(seed)
+    model = head_model(resolution)
+    profile = cohort_profile or draw_profile(np.random.default_rng([seed, 1]), "R000")
+    shape = grid_shape(model.resolution)
+    deformation = random_deformation(rng, shape, model.affine)
+    image = warp(model.t1, deformation)
+    labels = warp(model.labels, deformation, nearest=True)
+    tissue = labels >> 5
+    x_mm = model.affine[0, 0] * np.arange(shape[0]) + model.affine[0, 3]
+
+    # Lesions, largest first, each kept GAP_MM away from the others.
+    forbidden = np.zeros(shape, dtype=bool)
+    lesion_labels = np.zeros(shape, dtype=np.uint8)
+    placed = []
+    for plan in plan_lesions(rng):
+        lesion = grow_lesion(rng, labels, forbidden, plan, model.resolution, x_mm)
+        if lesion is None:
+            continue
+        placed.append(lesion)
+        forbid(forbidden, lesion, model.resolution)
+        lesion_labels[lesion.box][lesion.mask] = len(placed)
+        paint_lesion(rng, image, lesion, model.resolution, model.csf_level, model.wm_level)
+    mask = (lesion_labels > 0).astype(np.uint8)
+
+    lesions = []
+    for index, lesion in enumerate(placed, start=1):
+        voxels = np.argwhere(lesion.mask) + [b.start for b in lesion.box]
+        centroid = model.affine[:3, :3] @ voxels.mean(0) + model.affine[:3, 3]
+        volume = float(len(voxels) * model.resolution**3)
+        lesions.append({
+            "index": index,
+            "volume_mm3": volume,
+            "hemisphere": "left" if centroid[0] < 0 else "right",
+            "location": lesion.plan.location,
+            "territory": lesion.territory,
+            "centroid_mm": tuple(round(float(c), 1) for c in centroid),
+        })
+        if volume >= EX_VACUO_MM3 and lesion.plan.location != "other":
+            _ex_vacuo(image, tissue, mask.astype(bool), x_mm, lesion.plan.side, volume, model.resolution,
+                      model.csf_level)
+
+    # Look-alikes, kept out of lesions and their partial-volume rim.
+    keep_out = ndi.binary_dilation(mask.astype(bool), iterations=2)
+    lookalikes = np.zeros(shape, dtype=np.uint8)
+    lookalikes[add_perivascular_spaces(rng, image, tissue, keep_out, model.resolution, model.csf_level)] |= 1
+    lookalikes[add_periventricular_caps(rng, image, tissue, keep_out, model.resolution)] |= 2
+    lookalikes[add_enlarged_sulci(rng, image, tissue, keep_out, model.resolution, model.csf_level)] |= 4
+
+    t1w = apply_scanner(rng, image, profile, model.resolution, model.wm_level)
+    defaced = tissue == Tissue.DEFACED
+    t1w[defaced] = 0.0
+    subject = SyntheticSubject(
+        subject_id=subject_id, t1w=t1w, mask=mask, affine=model.affine.copy(), resolution=model.resolution,
+        profile=profile, lesions=lesions, lesion_labels=lesion_labels, tissue=tissue.astype(np.uint8),
+        lookalikes=lookalikes,
+    )
+    if native:
+        from lesionkit.synth.native import to_native
+
+        subject.native = to_native(np.random.default_rng([seed, 2]), image, mask, defaced, subject.affine, profile,
+                                   model.wm_level)
+    return subject

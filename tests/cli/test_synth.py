@@ -1,0 +1,46 @@
+import json
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from lesionkit.cli import main
+from lesionkit.io import load_cohort, load_mask
+
+MNI_T1 = "_space-MNI152NLin2009aSym_T1w.nii.gz"
+MNI_MASK = "_space-MNI152NLin2009aSym_label-L_desc-T1lesion_mask.nii.gz"
+
+
+def test_synth_2mm_writes_atlas_layout_that_load_cohort_reads(tmp_path):
+    out = tmp_path / "cohort"
+    assert main(["synth", str(out), "--subjects", "2", "--seed", "7", "--resolution", "2", "--quiet"]) == 0
+    t1s = sorted(out.glob(f"Training/R*/sub-*/ses-1/anat/*{MNI_T1}"))
+    masks = sorted(out.glob(f"Training/R*/sub-*/ses-1/anat/*{MNI_MASK}"))
+    assert len(t1s) == len(masks) == 2
+    assert nib.load(t1s[0]).shape == (99, 117, 95)
+    cases = load_cohort(out)
+    assert [c.subject for c in cases] == ["r001s001", "r002s001"]
+    for case in cases:
+        assert (case.t1w.parent.parents[2] / "dataset_description.json").exists()
+        assert int(case.metadata["n_lesions"]) >= 1
+        mask = np.asanyarray(load_mask(case.mask).dataobj)
+        assert mask.sum() * 8 == pytest.approx(float(case.metadata["total_volume_mm3"]))
+    description = json.loads((out / "Training" / "R001" / "dataset_description.json").read_text())
+    assert description["ScannerProfile"]["name"] == "R001"
+
+
+def test_synth_rejects_zero_subjects(tmp_path):
+    assert main(["synth", str(tmp_path / "x"), "--subjects", "0", "--quiet"]) == 2
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.ci_slow
+def test_synth_1mm_two_subjects(tmp_path):
+    out = tmp_path / "cohort"
+    assert main(["synth", str(out), "--subjects", "2", "--seed", "7", "--quiet"]) == 0
+    cases = load_cohort(out)
+    assert len(cases) == 2
+    for case in cases:
+        assert case.t1w.name.endswith(MNI_T1) and case.mask.name.endswith(MNI_MASK)
+        assert nib.load(case.t1w).shape == nib.load(case.mask).shape == (197, 233, 189)

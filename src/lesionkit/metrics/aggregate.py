@@ -46,8 +46,20 @@ def bootstrap_ci(
     with np.errstate(invalid="ignore"):  # inf - inf inside the mean of resamples holding inf
         stats = samples.mean(axis=1) if statistic is None else statistic(samples)
     alpha = (1.0 - confidence) / 2.0
-    low, high = np.percentile(stats, [100 * alpha, 100 * (1 - alpha)], method="linear")
-    return float(low), float(high)
+    return _percentile(stats, 100 * alpha), _percentile(stats, 100 * (1 - alpha))
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    """``numpy.percentile(values, q)`` (linear), except that interpolating towards ``inf`` gives ``inf``, not NaN."""
+    ordered = np.sort(values)
+    position = q / 100 * (ordered.size - 1)
+    lo, hi = int(np.floor(position)), int(np.ceil(position))
+    fraction = position - lo
+    if fraction == 0 or ordered[lo] == ordered[hi]:
+        return float(ordered[lo])
+    if np.isinf(ordered[hi]):
+        return float("inf")
+    return float(ordered[lo] + fraction * (ordered[hi] - ordered[lo]))
 
 
 def _describe(data: np.ndarray, n_resamples: int, seed: int | None) -> dict[str, float]:

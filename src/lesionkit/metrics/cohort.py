@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,10 +18,54 @@ from lesionkit.metrics.maximal_dice import maximal_dice
 from lesionkit.metrics.pair import evaluate_pair
 from lesionkit.typing import PathLike
 
-__all__ = ["LOCATION_COLUMNS", "evaluate_cohort", "match_cases"]
+__all__ = ["EXTRA_STRATA", "LOCATION_COLUMNS", "evaluate_cohort", "match_cases", "primary_location"]
 
-#: ``participants.tsv`` columns used, when present, as a lesion-location stratum (first found wins).
-LOCATION_COLUMNS = ("lesion_location", "location", "lesion_site", "territory", "vascular_territory", "hemisphere")
+#: ``participants.tsv`` columns read, when present, as the lesion-location stratum (first found wins).
+LOCATION_COLUMNS = ("lesion_location", "location", "primary_location", "lesion_site")
+#: Other ``participants.tsv`` columns that become strata when present.
+EXTRA_STRATA = ("hemisphere",)
+
+
+def _lesion_table(folder: Path, cache: dict[Path, list[dict[str, str]]]) -> list[dict[str, str]]:
+    if folder not in cache:
+        tsv = folder / "lesions.tsv"
+        rows: list[dict[str, str]] = []
+        if tsv.is_file():
+            with tsv.open(newline="", encoding="utf-8") as handle:
+                rows = list(csv.DictReader(handle, delimiter="\t"))
+        cache[folder] = rows
+    return cache[folder]
+
+
+def _volume(row: dict[str, str]) -> float:
+    try:
+        return float(row.get("volume_mm3") or 0)
+    except ValueError:
+        return 0.0
+
+
+def primary_location(case: Case, root: PathLike, cache: dict | None = None) -> str | None:
+    """Location of the case's largest lesion: a ``participants.tsv`` column of :data:`LOCATION_COLUMNS`,
+    else the ``location`` of its largest lesion in a ``lesions.tsv`` (``lesionkit synth`` writes one per
+    cohort) found beside the mask or in a folder above it, up to ``root``; None when unknown.
+    """
+    for column in LOCATION_COLUMNS:
+        if case.metadata.get(column):
+            return case.metadata[column]
+    anchor = case.mask or case.t1w
+    if anchor is None:
+        return None
+    cache = {} if cache is None else cache
+    root = Path(root).resolve()
+    for folder in Path(anchor).resolve().parents:
+        rows = [
+            r for r in _lesion_table(folder, cache) if r.get("participant_id", "").removeprefix("sub-") == case.subject
+        ]
+        if rows:
+            return max(rows, key=_volume).get("location") or None
+        if folder == root or root not in folder.parents:
+            break
+    return None
 
 
 @dataclass(frozen=True)
@@ -117,8 +163,8 @@ def evaluate_cohort(
     empty mask and listed under ``missing_predictions``; a prediction with no true case is a warning and
     listed under ``extra_predictions``; masks on different grids raise
     :class:`~lesionkit.io.InvalidInputError` naming both files. A probability map (``*_probseg``) adds
-    maximal Dice (``mdsc``). Strata: truth size quartile, cohort, and lesion location when
-    ``participants.tsv`` has one of :data:`LOCATION_COLUMNS`.
+    maximal Dice (``mdsc``). Strata: truth size quartile, cohort, and, when the truth's metadata
+    tell them, lesion location (:func:`primary_location`) and :data:`EXTRA_STRATA` (hemisphere).
     """
     truths = [c for c in load_cohort(truth_path, participant_label=participant_label) if c.mask_parts or c.mask]
     if not truths:
@@ -129,15 +175,25 @@ def evaluate_cohort(
     if extra:
         warnings.warn(f"{len(extra)} prediction(s) have no true case and are ignored: {', '.join(extra)}", stacklevel=2)
     rows = pd.DataFrame(_run_jobs(job_list, threshold, jobs, progress))
-    rows.insert(3, "cohort", [job.truth.cohort for job in job_list])
-    location = next((c for c in LOCATION_COLUMNS if any(c in job.truth.metadata for job in job_list)), None)
-    if location is not None:
-        rows.insert(4, "location", [job.truth.metadata.get(location) or None for job in job_list])
-    rows.insert(4, "size_quartile", size_quartiles(rows["truth_volume"]))
-    strata = ["size_quartile", "cohort"] + (["location"] if location else [])
+    if "mdsc" in rows:  # a missing prediction is an empty mask, so its best Dice over thresholds is its Dice
+        absent = rows["mdsc"].isna() & rows["prediction"].eq("missing")
+        rows.loc[absent, "mdsc"] = rows.loc[absent, "dice"]
+    rows["cohort"] = [job.truth.cohort for job in job_list]
+    rows["size_quartile"] = size_quartiles(rows["truth_volume"])
+    strata = ["size_quartile", "cohort"]
+    cache: dict = {}
+    locations = [primary_location(job.truth, truth_path, cache) for job in job_list]
+    if any(locations):
+        rows["location"] = locations
+        strata.append("location")
+    for column in EXTRA_STRATA:
+        if any(column in job.truth.metadata for job in job_list):
+            rows[column] = [job.truth.metadata.get(column) or None for job in job_list]
+            strata.append(column)
+    first = ["case_id", "subject", "session", *strata]
+    rows = rows[first + [c for c in rows.columns if c not in first]]
     summary = summarize(rows, n_resamples=n_resamples, seed=seed, strata=strata)
     summary["missing_predictions"] = [job.case_id for job in job_list if job.pred is None]
     summary["extra_predictions"] = extra
-    summary["location_column"] = location
     summary["threshold"] = threshold
     return rows, summary

@@ -1,0 +1,50 @@
+import json
+
+import numpy as np
+import pandas as pd
+
+from lesionkit.cli import main
+from tests.metrics._trees import cube, pred_tree, save, truth_tree
+
+
+def _trees(tmp_path):
+    truth = truth_tree(tmp_path / "truth", {"r001s001": cube(2, 6), "r001s002": cube(3, 8), "r001s003": cube(4, 7)})
+    pred = pred_tree(tmp_path / "pred", {"r001s001": cube(2, 7), "r001s002": cube(3, 8), "zz9": cube(1, 3)})
+    return truth, pred
+
+
+def test_evaluate_writes_tsv_json_and_report(tmp_path, capsys):
+    truth, pred = _trees(tmp_path)
+    out = tmp_path / "out"
+    code = main(["evaluate", str(pred), str(truth), "-o", str(out), "--bootstrap", "100", "--quiet", "--jobs", "2"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "sub-zz9" in printed and "1 missing prediction" in printed
+    rows = pd.read_csv(out / "metrics.tsv", sep="\t")
+    assert len(rows) == 3 and rows.loc[1, "dice"] == 1.0
+    assert rows.loc[2, "hd"] == np.inf  # the missing prediction, written as inf
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["missing_predictions"] == ["sub-r001s003_ses-1"]
+    assert summary["metrics"]["hd"]["mean"] == "inf" and summary["metrics"]["hd"]["n_inf"] == 1
+    assert summary["bootstrap"]["n_resamples"] == 100
+    report = (out / "report.html").read_text()
+    assert report.count("data:image/png;base64,") == 2 and "sub-r001s003_ses-1" in report
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.tsv", "report.html", "summary.json"]
+
+
+def test_grid_mismatch_exits_3_and_writes_nothing(tmp_path, capsys):
+    truth, _ = _trees(tmp_path)
+    pred = tmp_path / "bad"
+    save(cube(2, 6, shape=(14, 12, 11)), pred / "r001s001_mask.nii.gz")
+    out = tmp_path / "out"
+    assert main(["evaluate", str(pred), str(truth), "-o", str(out), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "r001s001_mask.nii.gz" in err and "desc-T1lesion_mask" in err
+    assert not out.exists()
+
+
+def test_missing_folder_exits_3_and_bad_flags_exit_2(tmp_path):
+    truth, pred = _trees(tmp_path)
+    assert main(["evaluate", str(tmp_path / "nope"), str(truth), "-o", str(tmp_path / "o")]) == 3
+    assert main(["evaluate", str(pred), str(truth), "-o", str(tmp_path / "o"), "--jobs", "0"]) == 2
+    assert not (tmp_path / "o").exists()

@@ -5,13 +5,15 @@ from lesionkit.io import InvalidInputError
 from lesionkit.metrics.binary import as_mask, bounding_box, check_spacing
 
 
-@pytest.mark.parametrize("dtype", [bool, np.uint8, np.uint16, np.int8])
+@pytest.mark.parametrize("dtype", [bool, np.uint8, np.uint16, np.int8, np.int16, np.float32])
 def test_bounding_box_matches_nonzero(rng, dtype):
     for _ in range(10):
         mask = np.zeros((37, 23, 19), dtype)
         n = int(rng.integers(1, 5))
         idx = tuple(rng.integers(0, s, n) for s in mask.shape)
         mask[idx] = 1 if dtype is bool else rng.integers(1, 100, n).astype(dtype)
+        if np.dtype(dtype).kind in "if":
+            mask[idx[0][0], idx[1][0], idx[2][0]] = -3  # negative values are lesion too
         nz = np.nonzero(mask)
         assert bounding_box(mask) == tuple((int(a.min()), int(a.max()) + 1) for a in nz)
     assert bounding_box(np.zeros((5, 5, 5), dtype)) is None

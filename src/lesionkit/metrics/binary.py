@@ -56,7 +56,7 @@ def check_spacing(spacing: float | Sequence[float], ndim: int) -> tuple[float, .
 
 
 def _axis0_extent(mask: np.ndarray) -> tuple[int, int] | None:
-    """``(first, last + 1)`` index along axis 0 holding a non-zero voxel, or None if there is none."""
+    """``(first, last + 1)`` index along axis 0 holding a non-zero voxel of an unsigned mask, or None."""
     n = mask.shape[0]
     if mask.itemsize == 1 and mask.flags.c_contiguous and mask.ndim > 1:
         # A bool view's argmax stops at the first non-zero byte: no full pass for the first index.
@@ -68,28 +68,31 @@ def _axis0_extent(mask: np.ndarray) -> tuple[int, int] | None:
         stop = n
         while stop > lo:  # walk back from the end, a few planes at a time, to the last non-zero plane
             start = max(lo, stop - 8)
-            chunk = mask[start:stop].view(bool)
-            if chunk.reshape(-1).argmax() or chunk.flat[0]:
+            chunk = mask[start:stop]
+            if chunk.view(bool).reshape(-1).argmax() or chunk.flat[0]:
                 planes = np.flatnonzero(chunk.reshape(stop - start, -1).max(axis=1))
                 return lo, start + int(planes[-1]) + 1
             stop = start
         return lo, lo + 1  # unreachable: the first non-zero voxel lies in plane lo
-    view = mask.view(np.uint8) if mask.dtype == bool else mask
-    planes = np.flatnonzero(view.reshape(n, -1).max(axis=1) if mask.ndim > 1 else view)
+    planes = np.flatnonzero(mask.reshape(n, -1).max(axis=1) if mask.ndim > 1 else mask)
     return (int(planes[0]), int(planes[-1]) + 1) if planes.size else None
 
 
 def bounding_box(mask: np.ndarray) -> Box | None:
-    """Tight box around the non-zero voxels of ``mask`` (from :func:`as_mask`), or None if empty."""
+    """Tight box around the non-zero voxels of ``mask`` (any dtype), or None if it has none."""
+    mask = np.asanyarray(mask)
+    if mask.dtype == bool or mask.dtype.kind == "i" and mask.itemsize == 1:
+        mask = mask.view(np.uint8)  # max() over unsigned bytes is SIMD-fast and sees any non-zero
+    elif mask.dtype.kind != "u":
+        mask = mask != 0  # signed or float: max() would miss negative values
+        mask = mask.view(np.uint8)
     extent = _axis0_extent(mask)
     if extent is None:
         return None
     lo, hi = extent
     box = [(lo, hi)]
     if mask.ndim > 1:
-        # Collapse the slab along axis 0 once (elementwise max is SIMD-fast), then project the rest.
-        slab = mask[lo:hi]
-        slab = (slab.view(np.uint8) if slab.dtype == bool else slab).max(axis=0)
+        slab = mask[lo:hi].max(axis=0)  # collapse the slab along axis 0 once, then project the rest
         for axis in range(slab.ndim):
             others = tuple(a for a in range(slab.ndim) if a != axis)
             idx = np.flatnonzero(slab.max(axis=others) if others else slab)

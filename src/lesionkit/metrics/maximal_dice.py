@@ -31,10 +31,12 @@ def maximal_dice(prob: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     if not np.isfinite(prob).all():
         raise InvalidInputError(None, "probability map contains NaN or infinite values")
     # Bucket k = number of thresholds strictly below the value: voxel counts as lesion at t_j iff k > j.
-    buckets = np.searchsorted(THRESHOLDS, prob.ravel(), side="left")
+    # Voxels at or below the lowest threshold (bucket 0) never count, so only the others are bucketed.
+    candidates = np.flatnonzero(prob.ravel() > THRESHOLDS[0])
+    buckets = np.searchsorted(THRESHOLDS, prob.ravel()[candidates], side="left")
     n = len(THRESHOLDS) + 1
     above = np.cumsum(np.bincount(buckets, minlength=n)[::-1])[::-1]  # above[k] = #voxels with bucket >= k
-    hits = np.cumsum(np.bincount(buckets[truth.ravel()], minlength=n)[::-1])[::-1]
+    hits = np.cumsum(np.bincount(buckets[truth.ravel()[candidates]], minlength=n)[::-1])[::-1]
     pred_counts, overlap = above[1:], hits[1:]  # index j ↔ threshold j (bucket > j)
     n_truth = int(np.count_nonzero(truth))
     denominator = pred_counts + n_truth

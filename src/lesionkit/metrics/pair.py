@@ -80,7 +80,7 @@ def evaluate_pair(
     p_full, t_full = as_mask(pred, threshold, "pred"), as_mask(truth, threshold, "truth")
     if p_full.shape != t_full.shape:
         raise InvalidInputError(None, f"pred shape {p_full.shape} differs from truth shape {t_full.shape}")
-    scale = check_spacing(spacing if np.ndim(spacing) else (float(spacing),) * p_full.ndim, p_full.ndim)
+    scale = check_spacing(spacing, p_full.ndim)
     voxel = float(np.prod(scale))
     box = union_box(bounding_box(p_full), bounding_box(t_full))
     if box is None:  # both empty

@@ -3,8 +3,8 @@
 The MNI152 2009a template that ships with nilearn is brain-only, while ATLAS images are defaced but
 not skull-stripped. This module wraps the brain in layers built from the distance to the brain
 surface (modulated by smooth noise so thickness varies): extracerebral CSF, dark inner table, mildly
-bright diploë, dark outer table, muscle/galea, bright subcutaneous fat and skin. The face and the
-ears are marked ``DEFACED`` (set to 0 at the end, like ATLAS's defacing).
+bright diploë, dark outer table, muscle/galea, bright subcutaneous fat and skin. The face
+is marked ``DEFACED`` (set to 0 at the end, like ATLAS's defacing).
 
 Everything here is computed once per resolution and cached (read-only arrays).
 """
@@ -19,6 +19,7 @@ from scipy import ndimage as ndi
 
 from lesionkit.io.templates import ATLAS_AFFINE, ATLAS_SHAPE, TERRITORY_CLASSES, load_template, load_territories
 from lesionkit.io.templates import territory_names as _territory_names
+from lesionkit.synth.fields import smooth_noise
 
 __all__ = ["HeadModel", "Tissue", "grid_affine", "grid_shape", "head_model", "territory_table"]
 
@@ -72,13 +73,6 @@ _LAYERS = (
 )
 
 
-def _smooth_noise(shape: tuple[int, ...], rng: np.random.Generator, cells: int = 8) -> np.ndarray:
-    coarse = rng.standard_normal((cells, cells, cells)).astype(np.float32)
-    field = ndi.zoom(coarse, [s / cells for s in shape], order=1, grid_mode=True, mode="nearest")
-    field = field[: shape[0], : shape[1], : shape[2]]
-    return field / max(float(field.std()), 1e-6)
-
-
 @functools.lru_cache(maxsize=1)
 def _head_model_1mm() -> HeadModel:
     t1 = np.array(load_template("t1").dataobj, dtype=np.float32)
@@ -90,7 +84,7 @@ def _head_model_1mm() -> HeadModel:
     brain = t1 > 0.02
     brain = ndi.binary_fill_holes(ndi.binary_closing(brain, iterations=2))
     outside = ndi.distance_transform_edt(~brain).astype(np.float32)
-    outside *= 1.0 + 0.18 * _smooth_noise(outside.shape, rng)
+    outside *= 1.0 + 0.18 * smooth_noise(rng, outside.shape, 25.0)
 
     # Tissue classes inside the brain.
     tissue = np.full(t1.shape, Tissue.AIR, dtype=np.uint16)
@@ -126,14 +120,13 @@ def _head_model_1mm() -> HeadModel:
     weight = ndi.gaussian_filter(brain.astype(np.float32), 0.6)
     t1 = weight * t1 + (1.0 - weight) * head
 
-    # Defacing like ATLAS: remove the face below a plane from the brow to the chin, and the ears.
+    # Defacing like ATLAS: remove the face below a plane from the brow to the chin.
     i, j, k = np.indices(t1.shape, dtype=np.float32)
-    x, y, z = (ATLAS_AFFINE[a, a] * v + ATLAS_AFFINE[a, 3] for a, v in enumerate((i, j, k)))
+    _, y, z = (ATLAS_AFFINE[a, a] * v + ATLAS_AFFINE[a, 3] for a, v in enumerate((i, j, k)))
     face = (y > 35) & (z < -60 + 1.6 * (y - 35))
-    ears = (np.abs(x) > 62) & (z < -5) & (y > -45) & (y < 5)
     protect = ndi.binary_dilation(brain, iterations=4)
     # like pydeface, the removed region is zeroed whole (air noise included), never touching the brain
-    tissue[(face | ears) & ~protect & (tissue != Tissue.CSF)] = Tissue.DEFACED
+    tissue[face & ~protect & (tissue != Tissue.CSF)] = Tissue.DEFACED
 
     labels = tissue * 32 + np.where(brain, territory, 0).astype(np.uint16)
     csf_level = float(np.median(t1[ventricle]))

@@ -13,6 +13,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.spatial.transform import Rotation
 
+from lesionkit.synth.fields import upsample
+
 __all__ = ["Deformation", "random_deformation", "warp"]
 
 
@@ -55,15 +57,7 @@ def random_deformation(
     coarse = rng.standard_normal((3, *cells)).astype(np.float32)
     coarse = np.stack([ndi.gaussian_filter(c, 0.7, mode="nearest") for c in coarse])
     coarse *= displacement_mm / max(float(np.abs(coarse).max()), 1e-6) * 1.2
-    mid = [max(cells[a], shape[a] // 4) for a in range(3)]
-    mid_field = np.stack([ndi.zoom(c, [m / n for m, n in zip(mid, cells, strict=True)], order=3, mode="nearest")
-                          for c in coarse])
-
-    import torch
-
-    field = torch.nn.functional.interpolate(
-        torch.from_numpy(mid_field)[None], size=shape, mode="trilinear", align_corners=True
-    )[0].numpy()  # (3, X, Y, Z)
+    field = upsample(coarse, shape)  # (3, X, Y, Z), template mm
 
     # Output voxel -> world (subject mm) -> template mm (inverse affine) + displacement -> template voxel.
     inv_vox = np.linalg.inv(affine)

@@ -26,13 +26,14 @@ from scipy import ndimage as ndi
 from scipy.spatial.transform import Rotation
 
 from lesionkit.synth.anatomy import Tissue, territory_table
+from lesionkit.synth.fields import smooth_noise
 
 __all__ = ["LOCATIONS", "LesionPlan", "PlacedLesion", "forbid", "grow_lesion", "paint_lesion", "plan_lesions"]
 
 LOCATIONS = ("subcortical", "cortical", "other")
 _LOCATION_P = (0.60, 0.25, 0.15)
 #: Median volume (mm³) of a subject's first lesion by site, and the cap that the site's anatomy allows.
-_MEDIAN_MM3 = {"subcortical": 2500.0, "cortical": 9000.0, "other": 1800.0}
+_MEDIAN_MM3 = {"subcortical": 4500.0, "cortical": 15000.0, "other": 3000.0}
 _CAP_MM3 = {"subcortical": 6.0e4, "cortical": 2.8e5, "other": 3.0e4}
 _SIGMA = 1.35
 _MIN_MM3, _MAX_MM3 = 10.0, 2.8e5
@@ -88,15 +89,6 @@ def _seed_and_allowed(location: str, side: str) -> tuple[set[int], set[int], tup
     return {Tissue.INFRA_GM, Tissue.INFRA_WM}, {Tissue.INFRA_GM, Tissue.INFRA_WM}, territories
 
 
-def _smooth_noise(rng: np.random.Generator, shape: tuple[int, ...], cell: float) -> np.ndarray:
-    cells = [int(np.ceil(s / cell)) + 2 for s in shape]
-    coarse = rng.standard_normal(cells).astype(np.float32)
-    field = ndi.zoom(coarse, [(s + 2 * cell) / c for s, c in zip(shape, cells, strict=True)], order=1)
-    off = [max(0, (f - s) // 2) for f, s in zip(field.shape, shape, strict=True)]
-    field = field[off[0]: off[0] + shape[0], off[1]: off[1] + shape[1], off[2]: off[2] + shape[2]]
-    return field / max(float(field.std()), 1e-6)
-
-
 def grow_lesion(
     rng: np.random.Generator,
     labels: np.ndarray,
@@ -140,7 +132,7 @@ def grow_lesion(
         axes = np.exp(rng.normal(0.0, 0.3, 3)).astype(np.float32)
         axes /= np.prod(axes) ** (1 / 3)
         dist = np.sqrt((((offsets @ rot.T) / axes) ** 2).sum(-1))
-        dist *= np.exp(0.45 * _smooth_noise(rng, dist.shape, max(2.0, radius / 1.5)))
+        dist *= np.exp(0.45 * smooth_noise(rng, dist.shape, max(2.0, radius / 1.5)))
         seed_ter = int(ter[local])
         artery = _ARTERY.get(names.get(seed_ter, ""), "")
         same_tree = np.isin(ter, [lab for lab, fam in names.items() if _ARTERY.get(fam) == artery])
@@ -166,6 +158,13 @@ def grow_lesion(
         mask = components == keep
         if not mask.any():
             continue
+        # shrink the box to the lesion plus a margin for its partial-volume rim (cheaper painting)
+        tight = ndi.find_objects(mask.astype(np.uint8))[0]
+        margin = 3
+        inner = tuple(slice(max(0, t.start - margin), min(n, t.stop + margin))
+                      for t, n in zip(tight, mask.shape, strict=True))
+        mask, tis, ter = mask[inner], tis[inner], ter[inner]
+        box = tuple(slice(b.start + i.start, b.start + i.stop) for b, i in zip(box, inner, strict=True))
         if plan.location == "cortical" and not (tis[mask] == Tissue.CORTEX).any():
             continue
         if plan.location == "subcortical" and not np.isin(tis[mask], list(allowed_tissues)).all():

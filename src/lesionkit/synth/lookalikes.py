@@ -15,6 +15,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from lesionkit.synth.anatomy import Tissue
+from lesionkit.synth.fields import smooth_noise
 
 __all__ = ["add_enlarged_sulci", "add_periventricular_caps", "add_perivascular_spaces"]
 
@@ -95,11 +96,8 @@ def add_enlarged_sulci(
     """Cortical atrophy: in random patches, cortex bordering sulcal CSF becomes CSF-like (widened sulci)."""
     csf = tissue == Tissue.CSF
     border = (tissue == Tissue.CORTEX) & ndi.binary_dilation(csf) & ~keep_out
-    cells = [max(2, int(n * resolution / 30)) for n in image.shape]
-    patches = ndi.zoom(rng.standard_normal(cells).astype(np.float32), [n / c for n, c in zip(image.shape, cells,
-                                                                                             strict=True)], order=1)
+    patches = smooth_noise(rng, image.shape, 30.0 / resolution)
     atrophy = rng.uniform(0.0, 1.0)
-    patches = patches[: image.shape[0], : image.shape[1], : image.shape[2]]
     hit = border & (patches > 1.2 - atrophy)
     amount = np.float32(rng.uniform(0.5, 0.85))
     image[hit] = (1 - amount) * image[hit] + amount * csf_level

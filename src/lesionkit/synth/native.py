@@ -5,7 +5,7 @@ subject on an oblique, anisotropic grid: a rigid head pose (rotation up to 10°,
 25 mm) relative to MNI, voxel axes tilted by up to 15° from the scanner axes, voxels such as
 0.9×0.9×3 mm (thick slices are integrated over the slice profile, not just sampled), and for some
 sites LPS-ordered voxel axes (a flipped affine). Scanner effects (bias, noise) are applied on the
-native grid itself.
+native grid itself. With ``resolution=2`` (a test aid) the native voxels are scaled by 2 as well.
 
 Transform file (``sub-X_ses-1_from-orig_to-MNI152NLin2009aSym_mode-image_xfm.json``)::
 
@@ -67,33 +67,39 @@ def native_grid(
     return affine, shape, to_mni  # type: ignore[return-value]
 
 
-def sample_world(volume: np.ndarray, volume_affine: np.ndarray, grid_affine: np.ndarray,
-                 shape: tuple[int, int, int], offsets: tuple[float, ...] = (0.0,), offset_axis: int = 2,
-                 nearest: bool = False) -> np.ndarray:
-    """Sample ``volume`` (on ``volume_affine``) at the voxel centres of ``(grid_affine, shape)``, averaging
-    ``offsets`` (fractions of a voxel along ``offset_axis``: a slice profile). Zero outside."""
+def _normalised(shape: tuple[int, ...]) -> np.ndarray:
+    """4×4 map from grid_sample's normalised coordinates (x = last axis, align_corners=True) to voxel indices."""
+    out = np.zeros((4, 4))
+    for axis, size in enumerate(shape):
+        half = (size - 1) / 2.0
+        out[axis, 2 - axis] = half
+        out[axis, 3] = half
+    out[3, 3] = 1.0
+    return out
+
+
+def sample_world(volumes: np.ndarray, volume_affine: np.ndarray, grid_affine: np.ndarray,
+                 shape: tuple[int, int, int], offsets: tuple[float, ...] = (0.0,), offset_axis: int = 2) -> np.ndarray:
+    """Linearly sample ``volumes`` (one 3-D array or a ``(C, X, Y, Z)`` stack on ``volume_affine``) at the voxel
+    centres of ``(grid_affine, shape)``, averaging ``offsets`` (fractions of a voxel along ``offset_axis``: a
+    slice profile). Zero outside the volume."""
     import torch
 
-    vox = np.linalg.inv(volume_affine) @ grid_affine
-    axes = [np.arange(n, dtype=np.float32) for n in shape]
-    data = np.ascontiguousarray(volume, dtype=np.float32)
-    if not data.flags.writeable:
-        data = data.copy()
-    tensor = torch.from_numpy(data)[None, None]
-    total = np.zeros(shape, dtype=np.float32)
+    stack = volumes[None] if volumes.ndim == 3 else volumes
+    data = torch.from_numpy(np.array(stack, dtype=np.float32))[None]
+    total = torch.zeros((stack.shape[0], *shape), dtype=torch.float32)
     for offset in offsets:
-        grid = np.empty((*shape, 3), dtype=np.float32)
-        for out_axis in range(3):
-            a = vox[out_axis]
-            shift = a[offset_axis] * offset
-            coord = (a[0] * axes[0][:, None, None] + a[1] * axes[1][None, :, None] + a[2] * axes[2][None, None, :]
-                     + a[3] + shift)
-            grid[..., 2 - out_axis] = coord * (2.0 / (volume.shape[out_axis] - 1)) - 1.0
-        total += torch.nn.functional.grid_sample(
-            tensor, torch.from_numpy(grid)[None], mode="nearest" if nearest else "bilinear",
-            padding_mode="zeros", align_corners=True,
-        )[0, 0].numpy()
-    return total / len(offsets)
+        shift = np.eye(4)
+        shift[offset_axis, 3] = offset
+        # output voxel -> input voxel, conjugated into normalised coordinates for affine_grid
+        vox = np.linalg.inv(volume_affine) @ grid_affine @ shift
+        theta = np.linalg.inv(_normalised(stack.shape[1:])) @ vox @ _normalised(shape)
+        grid = torch.nn.functional.affine_grid(torch.tensor(theta[None, :3], dtype=torch.float32),
+                                               [1, 1, *shape], align_corners=True)
+        total += torch.nn.functional.grid_sample(data, grid, mode="bilinear", padding_mode="zeros",
+                                                 align_corners=True)[0]
+    out = (total / len(offsets)).numpy()
+    return out[0] if volumes.ndim == 3 else out
 
 
 def to_native(
@@ -105,14 +111,16 @@ def to_native(
     lo, hi = head.min(0) - 3, head.max(0) + 3
     corners = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])], float)
     corners_mm = (affine @ np.c_[corners, np.ones(8)].T)[:3].T
-    native_affine, shape, to_mni = native_grid(rng, profile.native_voxel, profile.slice_axis, profile.native_lps,
-                                               corners_mm)
+    # test aid: on the 2 mm grid native voxels are scaled too (1.8×1.8×6 mm), keeping native/MNI detail alike
+    scale = float(abs(affine[0, 0]))
+    voxel = tuple(v * scale for v in profile.native_voxel)
+    native_affine, shape, to_mni = native_grid(rng, voxel, profile.slice_axis, profile.native_lps, corners_mm)
     source_affine = np.linalg.inv(to_mni) @ affine  # MNI voxel -> native world
-    thick = profile.native_voxel[2] > 1.5
+    thick = profile.native_voxel[2] > 1.5  # integrate thick slices over their profile, not point-sample them
     offsets = (-1 / 3, 0.0, 1 / 3) if thick else (0.0,)
-    image = sample_world(clean, source_affine, native_affine, shape, offsets, profile.slice_axis)
-    native_mask = sample_world(mask, source_affine, native_affine, shape, offsets, profile.slice_axis) >= 0.5
-    removed = sample_world(defaced.astype(np.float32), source_affine, native_affine, shape) >= 0.5
+    image, native_mask, removed = sample_world(np.stack([clean, mask, defaced]), source_affine, native_affine,
+                                               shape, offsets, profile.slice_axis)
+    native_mask, removed = native_mask >= 0.5, removed >= 0.5
     flat = dataclasses.replace(profile, slice_thickness=1.0)  # the grid itself is thick; no extra blur
     t1w = apply_scanner(rng, image, flat, 1.0, wm_level)
     t1w[removed] = 0.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from lesionkit.synth.fields import upsample
 from lesionkit.synth.profile import ScannerProfile
 
 __all__ = ["apply_scanner"]
@@ -12,10 +13,7 @@ __all__ = ["apply_scanner"]
 
 def _bias_field(rng: np.random.Generator, shape: tuple[int, ...], strength: float) -> np.ndarray:
     """Smooth multiplicative field exp(polynomial-like low-frequency noise), peak-to-peak ≈ ``strength``."""
-    coarse = rng.standard_normal((4, 4, 4)).astype(np.float32)
-    field = ndi.zoom(coarse, [n / 4 for n in shape], order=3, mode="nearest", grid_mode=True)[
-        : shape[0], : shape[1], : shape[2]
-    ]
+    field = upsample(rng.standard_normal((4, 4, 4)).astype(np.float32), shape)
     span = float(field.max() - field.min()) or 1.0
     return np.exp(strength * (field - field.mean()) / span).astype(np.float32)
 

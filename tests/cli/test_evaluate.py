@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from lesionkit.cli import main
 from tests.metrics._trees import cube, pred_tree, save, truth_tree
@@ -48,3 +49,29 @@ def test_missing_folder_exits_3_and_bad_flags_exit_2(tmp_path):
     assert main(["evaluate", str(tmp_path / "nope"), str(truth), "-o", str(tmp_path / "o")]) == 3
     assert main(["evaluate", str(pred), str(truth), "-o", str(tmp_path / "o"), "--jobs", "0"]) == 2
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.ci_slow
+def test_evaluate_a_synthetic_cohort_end_to_end(tmp_path):
+    """`lesionkit synth` truth, predictions = truth dilated (one subject left out), then `lesionkit evaluate`."""
+    from scipy import ndimage as ndi
+
+    from lesionkit.io import derivative_path, load_cohort, load_mask, save_nifti
+
+    truth = tmp_path / "synth"
+    assert main(["synth", str(truth), "--subjects", "3", "--resolution", "2", "--quiet"]) == 0
+    cases = load_cohort(truth)
+    pred = tmp_path / "pred"
+    for case in cases[:2]:
+        img = load_mask(case.mask)
+        dilated = ndi.binary_dilation(np.asanyarray(img.dataobj)).astype(np.uint8)
+        path = derivative_path(pred, case.subject, case.session, "mask", space=case.space, label="L", desc="lesionkit")
+        save_nifti(dilated, path, affine=img.affine)
+    out = tmp_path / "out"
+    assert main(["evaluate", str(pred), str(truth), "-o", str(out), "--quiet", "--bootstrap", "200"]) == 0
+    rows = pd.read_csv(out / "metrics.tsv", sep="\t")
+    assert len(rows) == 3 and rows["prediction"].eq("missing").sum() == 1
+    found = rows[rows["prediction"] != "missing"]
+    assert (found["tpr"] == 1.0).all() and (found["dice"] > 0.3).all()  # a dilation covers the truth
+    assert "location" in rows and rows["location"].notna().all()  # from the generator's lesions.tsv

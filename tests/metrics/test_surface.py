@@ -72,3 +72,19 @@ def test_empty_conventions():
     assert summarize_distances(surface_distances(empty, empty)) == {"hd": 0.0, "hd95": 0.0, "assd": 0.0}
     for pred, truth in ((empty, full), (full, empty)):
         assert all(np.isinf(v) for v in summarize_distances(surface_distances(pred, truth)).values())
+
+
+@pytest.mark.parametrize("spacing", [(1.0, 1.0, 1.0), (2.0, 0.5, 1.0), (0.7, 0.7, 3.3)])
+def test_grid_search_equals_brute_force(spacing):
+    """The ring search on the grid plus the k-d tree fallback give exact nearest distances."""
+    from scipy.spatial.distance import cdist
+
+    rng = np.random.default_rng(11)
+    truth = np.zeros((30, 28, 26), bool)
+    truth[rng.random(truth.shape) < 0.01] = True  # scattered voxels: every distance from 0 to far
+    pred = np.zeros_like(truth)
+    pred[rng.random(pred.shape) < 0.01] = True
+    pred_to_truth, truth_to_pred = surface_distances(pred, truth, spacing)
+    p, t = np.argwhere(pred) * spacing, np.argwhere(truth) * spacing  # isolated voxels are all boundary
+    np.testing.assert_allclose(np.sort(pred_to_truth), np.sort(cdist(p, t).min(axis=1)), rtol=1e-12)
+    np.testing.assert_allclose(np.sort(truth_to_pred), np.sort(cdist(t, p).min(axis=1)), rtol=1e-12)

@@ -57,7 +57,26 @@ def test_grid_mismatch_names_both_files(tmp_path, trees):
     truth, _, _, _ = trees
     shifted = np.diag([1.0, 1.2, 1.5, 1.0])
     shifted[0, 3] = 5.0
-    pred = pred_tree(tmp_path / "bad", {"r001s001": cube(2, 6)}, affine=shifted)
-    with pytest.raises(InvalidInputError) as error:
-        evaluate_cohort(pred, truth, progress=False)
-    assert "desc-lesionkit_mask" in str(error.value) and "desc-T1lesion_mask" in str(error.value)
+    pred = pred_tree(tmp_path / "bad", {"r001s001": cube(2, 6), "r001s002": cube(3, 8)}, affine=shifted)
+    for jobs in (1, 2):  # the error must also cross the process pool intact
+        with pytest.raises(InvalidInputError) as error:
+            evaluate_cohort(pred, truth, progress=False, jobs=jobs)
+        assert "desc-lesionkit_mask" in str(error.value) and "desc-T1lesion_mask" in str(error.value)
+        assert error.value.path is not None and error.value.path.name.endswith("desc-lesionkit_mask.nii.gz")
+
+
+def test_predictions_are_scored_in_their_own_space(tmp_path):
+    """ATLAS has MNI and space-orig masks side by side; native predictions meet the native truth."""
+    truth = truth_tree(tmp_path / "truth", {"r001s001": cube(2, 6)})
+    anat = truth / "Training" / "R001" / "sub-r001s001" / "ses-1" / "anat"
+    native = np.zeros((9, 9, 9), np.uint8)
+    native[1:4, 1:4, 1:4] = 1
+    save(native, anat / "sub-r001s001_ses-1_space-orig_label-L_desc-T1lesion_mask.nii.gz", np.eye(4))
+    pred = tmp_path / "pred" / "sub-r001s001" / "ses-1" / "anat"
+    save(native, pred / "sub-r001s001_ses-1_space-orig_label-L_desc-lesionkit_mask.nii.gz", np.eye(4))
+    rows, _ = evaluate_cohort(tmp_path / "pred", truth, progress=False, n_resamples=10)
+    assert len(rows) == 1 and rows.iloc[0]["dice"] == 1.0 and rows.iloc[0]["truth_volume"] == 27.0
+    mni = tmp_path / "mni"
+    save(cube(2, 6), mni / "sub-r001s001_ses-1_space-MNI152NLin2009aSym_label-L_desc-lesionkit_mask.nii.gz")
+    rows, _ = evaluate_cohort(mni, truth, progress=False, n_resamples=10)
+    assert len(rows) == 1 and rows.iloc[0]["dice"] == 1.0 and rows.iloc[0]["truth_volume"] == pytest.approx(64 * 1.8)

@@ -15,3 +15,7 @@ class InvalidInputError(ValueError):
         self.path = None if path is None else Path(path)
         self.problem = problem
         super().__init__(f"{path}: {problem}" if path is not None else problem)
+
+    def __reduce__(self):
+        # Rebuild from (path, problem), not from the message: errors must cross process pools intact.
+        return type(self), (self.path, self.problem)

@@ -166,11 +166,17 @@ def evaluate_cohort(
     maximal Dice (``mdsc``). Strata: truth size quartile, cohort, and, when the truth's metadata
     tell them, lesion location (:func:`primary_location`) and :data:`EXTRA_STRATA` (hemisphere).
     """
-    truths = [c for c in load_cohort(truth_path, participant_label=participant_label) if c.mask_parts or c.mask]
-    if not truths:
-        raise InvalidInputError(truth_path, "holds no lesion masks to evaluate against")
     preds = load_cohort(pred_path, participant_label=participant_label, default_role="mask")
     preds = [c for c in preds if c.mask is not None or c.probseg is not None]
+    # ATLAS ships MNI and native (space-orig) masks side by side: score against the predictions' space
+    # when the truth has it, else against the truth's default (MNI).
+    every_truth = [c for c in load_cohort(truth_path, participant_label, space=None) if c.mask_parts or c.mask]
+    pred_spaces = {c.space for c in preds if c.space is not None}
+    truths = [c for c in every_truth if c.space in pred_spaces]
+    if not truths:
+        truths = [c for c in load_cohort(truth_path, participant_label) if c.mask_parts or c.mask]
+    if not truths:
+        raise InvalidInputError(truth_path, "holds no lesion masks to evaluate against")
     job_list, extra = match_cases(preds, truths)
     if extra:
         warnings.warn(f"{len(extra)} prediction(s) have no true case and are ignored: {', '.join(extra)}", stacklevel=2)

@@ -31,6 +31,8 @@ _DISTANCES = ("hd", "hd95", "assd")
 def _number(value: float | None, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    if math.isfinite(value) and abs(value) >= 10**digits:  # volumes: 3,360 reads better than 3.36e+03
+        return f"{value:,.0f}"
     return f"{value:.{digits}g}"
 
 

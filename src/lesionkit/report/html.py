@@ -39,7 +39,9 @@ def table(frame: pd.DataFrame, float_format: str = "{:.3g}", index: bool = False
 
     def fmt(value: object) -> str:
         if isinstance(value, float):
-            return "–" if value != value else float_format.format(value)
+            if value != value:
+                return "–"
+            return f"{value:,.0f}" if abs(value) >= 1000 and value != float("inf") else float_format.format(value)
         return escape(value)
 
     return frame.to_html(index=index, escape=False, formatters={c: fmt for c in frame.columns}, border=0, na_rep="–")

@@ -88,3 +88,13 @@ def test_grid_search_equals_brute_force(spacing):
     p, t = np.argwhere(pred) * spacing, np.argwhere(truth) * spacing  # isolated voxels are all boundary
     np.testing.assert_allclose(np.sort(pred_to_truth), np.sort(cdist(p, t).min(axis=1)), rtol=1e-12)
     np.testing.assert_allclose(np.sort(truth_to_pred), np.sort(cdist(t, p).min(axis=1)), rtol=1e-12)
+
+
+def test_two_dimensional_masks_equal_monai(rng):
+    truth = random_blobs((40, 36), rng, n=2)
+    pred = np.roll(truth, 3, axis=1)
+    pred[1:3, 30:33] = True
+    ours = summarize_distances(surface_distances(pred, truth, (0.8, 1.7)))
+    ref = _monai(pred, truth, (0.8, 1.7))
+    for key in ("hd", "hd95", "assd"):
+        assert ours[key] == pytest.approx(ref[key], rel=1e-4)

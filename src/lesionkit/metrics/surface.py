@@ -54,6 +54,8 @@ def boundary(mask: np.ndarray) -> np.ndarray:
 
 #: Radii, in voxels of the finest axis, of the neighbourhoods searched on the grid before the k-d tree.
 _GRID_RADII = (2.0, 4.0)
+#: Largest (points × offsets) gather done at once: ~40 MB of indices.
+_GATHER_LIMIT = 5_000_000
 
 
 @functools.lru_cache(maxsize=16)
@@ -90,11 +92,15 @@ def _nearest(points: np.ndarray, target: np.ndarray, target_points: np.ndarray, 
     for radius in _GRID_RADII:
         offsets, lengths = _offsets(scale, inner, radius * min(scale))
         inner = radius * min(scale)
-        hits = flat[base[todo, None] + (offsets @ strides)[None, :]]
-        first = hits.argmax(axis=1)
-        found = hits[np.arange(len(todo)), first]
-        out[todo[found]] = lengths[first[found]]
-        todo = todo[~found]
+        steps = offsets @ strides
+        missed = []
+        for chunk in np.array_split(todo, max(1, todo.size * len(steps) // _GATHER_LIMIT)):  # bounded memory
+            hits = flat[base[chunk, None] + steps[None, :]]
+            first = hits.argmax(axis=1)
+            found = hits[np.arange(len(chunk)), first]
+            out[chunk[found]] = lengths[first[found]]
+            missed.append(chunk[~found])
+        todo = np.concatenate(missed)
         if todo.size == 0:
             return out
     # leafsize 32 and no balancing: one batched query per tree, so a cheap build pays off.

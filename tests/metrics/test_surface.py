@@ -98,3 +98,12 @@ def test_two_dimensional_masks_equal_monai(rng):
     ref = _monai(pred, truth, (0.8, 1.7))
     for key in ("hd", "hd95", "assd"):
         assert ours[key] == pytest.approx(ref[key], rel=1e-4)
+
+
+def test_percentile_equals_numpy(rng):
+    from lesionkit.metrics.surface import _percentile
+
+    for n in (1, 2, 7, 100, 1001):
+        values = rng.exponential(3.0, n)
+        for q in (0.0, 50.0, 95.0, 100.0):
+            assert _percentile(values, q) == pytest.approx(np.percentile(values, q), rel=1e-12)

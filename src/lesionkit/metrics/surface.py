@@ -144,6 +144,15 @@ def surface_distances(
     return _nearest(pred_pts, truth_b, truth_pts, scale), _nearest(truth_pts, pred_b, pred_pts, scale)
 
 
+def _percentile(values: np.ndarray, q: float) -> float:
+    """``numpy.percentile(values, q)`` (linear interpolation) with one partial sort: ~10× less overhead."""
+    position = q / 100 * (values.size - 1)
+    lo = int(np.floor(position))
+    hi = min(lo + 1, values.size - 1)
+    part = np.partition(values, (lo, hi))
+    return float(part[lo] + (position - lo) * (part[hi] - part[lo]))
+
+
 def summarize_distances(distances: SurfaceDistances) -> dict[str, float]:
     """``hd``, ``hd95`` and ``assd`` (mm) from directed distances, with the empty-mask conventions."""
     pred_to_truth, truth_to_pred = distances
@@ -153,6 +162,6 @@ def summarize_distances(distances: SurfaceDistances) -> dict[str, float]:
         return {"hd": np.inf, "hd95": np.inf, "assd": np.inf}
     return {
         "hd": float(max(pred_to_truth.max(), truth_to_pred.max())),
-        "hd95": float(max(np.percentile(pred_to_truth, 95), np.percentile(truth_to_pred, 95))),
+        "hd95": max(_percentile(pred_to_truth, 95.0), _percentile(truth_to_pred, 95.0)),
         "assd": float((pred_to_truth.sum() + truth_to_pred.sum()) / (pred_to_truth.size + truth_to_pred.size)),
     }

@@ -83,8 +83,18 @@ def _head_model_1mm() -> HeadModel:
 
     brain = t1 > 0.02
     brain = ndi.binary_fill_holes(ndi.binary_closing(brain, iterations=2))
-    outside = ndi.distance_transform_edt(~brain).astype(np.float32)
-    outside *= 1.0 + 0.18 * smooth_noise(rng, outside.shape, 25.0)
+    i, j, k = np.indices(t1.shape, dtype=np.float32)
+    x, y, z = (ATLAS_AFFINE[a, a] * v + ATLAS_AFFINE[a, 3] for a, v in enumerate((i, j, k)))
+    # The skull wraps the brain's envelope, not each lobe: close the brain with a 10 mm ball (two
+    # distance transforms), so the skull base fills the gaps between temporal lobes and cerebellum.
+    envelope = ndi.distance_transform_edt(ndi.distance_transform_edt(~brain) <= 10.0) > 10.0
+    envelope = ndi.binary_fill_holes(envelope | brain)
+    # The neck continues below the skull base: an elliptic column of muscle around the brainstem.
+    neck = (((x / 46.0) ** 2 + ((y + 22.0) / 50.0) ** 2) <= 1.0) & (z < -38.0)
+    body = envelope | neck
+    outside = ndi.distance_transform_edt(~body).astype(np.float32)
+    # thickness varies smoothly by about ±10 % (clipped: no lumps)
+    outside *= 1.0 + 0.1 * np.clip(smooth_noise(rng, outside.shape, 30.0), -1.5, 1.5)
 
     # Tissue classes inside the brain.
     tissue = np.full(t1.shape, Tissue.AIR, dtype=np.uint16)
@@ -108,8 +118,16 @@ def _head_model_1mm() -> HeadModel:
     ventricle = ndi.binary_propagation(core, mask=csf & (depth > 5))
     tissue[ventricle] = Tissue.VENTRICLE
 
-    # Head layers outside the brain.
+    # Inside the head but outside the brain: skull base / tentorium (dark) and neck muscle (intermediate).
+    texture = smooth_noise(rng, t1.shape, 6.0)
     head = np.zeros_like(t1)
+    gap = envelope & ~brain
+    head[gap] = 0.12 + 0.04 * texture[gap]
+    tissue[gap] = Tissue.SKULL
+    muscle = neck & ~envelope
+    head[muscle] = 0.42 + 0.06 * texture[muscle]
+    tissue[muscle] = Tissue.SCALP
+    # Head layers outside both.
     inner = 0.0
     for outer, value, code in _LAYERS:
         shell = (outside > inner) & (outside <= outer)
@@ -118,11 +136,11 @@ def _head_model_1mm() -> HeadModel:
         inner = outer
     head = ndi.gaussian_filter(head, 0.6)
     weight = ndi.gaussian_filter(brain.astype(np.float32), 0.6)
+    # an average of 152 brains is blurrier than one scan: restore some edge contrast (unsharp mask)
+    t1 = np.clip(t1 + 0.6 * (t1 - ndi.gaussian_filter(t1, 1.2)), 0.0, 1.0)
     t1 = weight * t1 + (1.0 - weight) * head
 
     # Defacing like ATLAS: remove the face below a plane from the brow to the chin.
-    i, j, k = np.indices(t1.shape, dtype=np.float32)
-    _, y, z = (ATLAS_AFFINE[a, a] * v + ATLAS_AFFINE[a, 3] for a, v in enumerate((i, j, k)))
     face = (y > 35) & (z < -60 + 1.6 * (y - 35))
     protect = ndi.binary_dilation(brain, iterations=4)
     # like pydeface, the removed region is zeroed whole (air noise included), never touching the brain

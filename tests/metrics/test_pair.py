@@ -132,3 +132,32 @@ def test_bad_input_is_refused():
         evaluate_pair(good, np.zeros((4, 4, 5), np.float32))
     with pytest.raises(InvalidInputError, match="spacing"):
         evaluate_pair(good, good, spacing=(1.0, 0.0, 1.0))
+
+
+@pytest.mark.slow
+def test_synthetic_subject_against_every_reference():
+    """A `lesionkit.synth` lesion (2 mm grid) against a shifted, dilated copy with a false positive."""
+    import warnings
+
+    import torch
+    from monai.metrics import compute_average_surface_distance, compute_hausdorff_distance
+
+    from lesionkit.synth import generate_subject
+
+    subject = generate_subject(5, resolution=2.0)
+    truth = subject.mask.astype(bool)
+    pred = np.roll(ndi.binary_dilation(truth), 1, axis=1)
+    pred[10:13, 50:53, 40:43] = True
+    spacing = (2.0, 2.0, 2.0)
+    out = evaluate_pair(pred.astype(np.uint8), subject.mask, spacing=spacing)
+    a, b = torch.as_tensor(pred[None, None].astype(np.float32)), torch.as_tensor(truth[None, None].astype(np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert out["hd"] == pytest.approx(compute_hausdorff_distance(a, b, True, spacing=spacing).item(), rel=1e-4)
+        hd95 = compute_hausdorff_distance(a, b, True, percentile=95, spacing=spacing).item()
+        assd = compute_average_surface_distance(a, b, True, symmetric=True, spacing=spacing).item()
+    assert out["hd95"] == pytest.approx(hd95, rel=1e-4) and out["assd"] == pytest.approx(assd, rel=1e-4)
+    assert out["dice"] == pytest.approx(medpy.dc(pred, truth))
+    assert out["precision"] == pytest.approx(medpy.precision(pred, truth))
+    dice, f1, count = _atlas_reference(pred, truth)
+    assert (out["lesion_f1"], out["lesion_count_difference"]) == (pytest.approx(f1), count)

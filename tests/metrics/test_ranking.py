@@ -33,3 +33,11 @@ def test_phase_weights_decide_between_phases():
     assert atlas.loc["y", "score"] == pytest.approx((2 * 1 + 1 * 4) / 5)
     with pytest.raises(ValueError, match="phases"):
         rank_submissions(phases, phase_weights={"test": 1})
+
+
+def test_float_noise_does_not_break_a_tie():
+    a = _rows([0.1, 0.2, 0.3], [1, 1, 1], [0, 0, 0], [1, 1, 1])  # mean 0.20000000000000004 in floats
+    b = _rows([0.3, 0.2, 0.1], [1, 1, 1], [0, 0, 0], [1, 1, 1])  # 0.19999999999999998
+    assert a["dice"].mean() != b["dice"].mean()
+    table = rank_submissions({"a": a, "b": b})
+    assert table["dice_rank"].tolist() == [1.5, 1.5] and table["rank"].tolist() == [1.5, 1.5]

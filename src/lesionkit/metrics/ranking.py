@@ -6,8 +6,9 @@ difference); the phase score is the **mean rank** over metrics. The final score 
 phase scores (the ATLAS final ranking weighted the hidden test phase 4×), and the final rank orders that
 score (lower is better).
 
-Ties: equal case means share the average of the ranks they span (fractional ranking: two submissions
-tied for first both get 1.5), so a tie never helps or hurts the others. Final ranks tied the same way.
+Ties: equal case means (compared at 10 significant digits, so summation order cannot break a tie)
+share the average of the ranks they span (fractional ranking: two submissions tied for first both get
+1.5), so a tie never helps or hurts the others. Final ranks are tied the same way.
 Case means leave out NaN (undefined) cases; an ``inf`` distance makes a mean ``inf``, the worst.
 """
 
@@ -29,7 +30,9 @@ def _phase_ranks(results: Mapping[str, pd.DataFrame], metrics: Sequence[str]) ->
     means = pd.DataFrame({name: rows[list(metrics)].mean(skipna=True) for name, rows in results.items()}).T
     table = means.add_suffix("_mean")
     for metric in metrics:
-        table[f"{metric}_rank"] = means[metric].rank(method="average", ascending=metric not in HIGHER_IS_BETTER)
+        # Compare at 10 significant digits: float summation order must not break a true tie.
+        compared = means[metric].map(lambda v: float(f"{v:.10g}"))
+        table[f"{metric}_rank"] = compared.rank(method="average", ascending=metric not in HIGHER_IS_BETTER)
     table["score"] = table[[f"{m}_rank" for m in metrics]].mean(axis=1)
     return table
 

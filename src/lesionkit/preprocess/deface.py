@@ -41,8 +41,12 @@ def _template_face(plane: FacePlane) -> np.ndarray:
     _, y, z = (np.indices(ATLAS_SHAPE, dtype=np.float32).reshape(3, -1).T @ ATLAS_AFFINE[:3, :3].T
                + ATLAS_AFFINE[:3, 3]).T.reshape(3, *ATLAS_SHAPE)
     below = z < plane.z0 + plane.slope * (y - plane.y0)
-    outside = ~np.asarray(template_brain_mask().dataobj, dtype=bool)
-    near_brain = ndimage.distance_transform_edt(outside) <= plane.margin_mm
+    # Distances to the brain are only needed below the plane: crop to that box (plus the margin) for speed.
+    box = tuple(slice(max(int(i.min()) - plane.margin_mm - 1, 0), int(i.max()) + plane.margin_mm + 2)
+                for i in np.nonzero(below))
+    near_brain = np.zeros(ATLAS_SHAPE, dtype=bool)
+    outside = ~np.asarray(template_brain_mask().dataobj, dtype=bool)[box]
+    near_brain[box] = ndimage.distance_transform_edt(outside) <= plane.margin_mm
     face = (below & ~near_brain).astype(np.uint8)
     face.setflags(write=False)
     return face

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lesionkit import __version__
 from lesionkit.io import Case, InvalidInputError, check_same_grid, load_case_mask, load_cohort, load_image, load_mask
 from lesionkit.metrics.aggregate import size_quartiles, summarize
 from lesionkit.metrics.maximal_dice import maximal_dice
@@ -202,4 +203,6 @@ def evaluate_cohort(
     summary["missing_predictions"] = [job.case_id for job in job_list if job.pred is None]
     summary["extra_predictions"] = extra
     summary["threshold"] = threshold
+    summary["definitions"] = "lesionkit.metrics.pair (per case), lesionkit.metrics.aggregate (summaries)"
+    summary["lesionkit_version"] = __version__
     return rows, summary

@@ -19,7 +19,7 @@ from lesionkit.metrics.maximal_dice import maximal_dice
 from lesionkit.metrics.pair import evaluate_pair
 from lesionkit.typing import PathLike
 
-__all__ = ["EXTRA_STRATA", "LOCATION_COLUMNS", "evaluate_cohort", "match_cases", "primary_location"]
+__all__ = ["CasePair", "EXTRA_STRATA", "LOCATION_COLUMNS", "evaluate_cohort", "match_cases", "primary_location"]
 
 #: ``participants.tsv`` columns read, when present, as the lesion-location stratum (first found wins).
 LOCATION_COLUMNS = ("lesion_location", "location", "primary_location", "lesion_site")
@@ -70,13 +70,15 @@ def primary_location(case: Case, root: PathLike, cache: dict | None = None) -> s
 
 
 @dataclass(frozen=True)
-class _Job:
+class CasePair:
+    """A true case and its prediction (None when missing), as matched by :func:`match_cases`."""
+
     case_id: str
     truth: Case
     pred: Case | None
 
 
-def match_cases(preds: Sequence[Case], truths: Sequence[Case]) -> tuple[list[_Job], list[str]]:
+def match_cases(preds: Sequence[Case], truths: Sequence[Case]) -> tuple[list[CasePair], list[str]]:
     """Pair cases by subject and session; a prediction without a session matches a subject's only scan.
 
     Returns the jobs (one per true case, ``pred=None`` when missing) and the ids of unmatched predictions.
@@ -94,12 +96,12 @@ def match_cases(preds: Sequence[Case], truths: Sequence[Case]) -> tuple[list[_Jo
             pred = by_key.get((truth.subject, None))
         if pred is not None:
             used.add((pred.subject, pred.session))
-        jobs.append(_Job(truth.id, truth, pred))
+        jobs.append(CasePair(truth.id, truth, pred))
     extra = sorted(c.id for c in preds if (c.subject, c.session) not in used)
     return jobs, extra
 
 
-def _evaluate_job(job: _Job, threshold: float) -> dict:
+def _evaluate_job(job: CasePair, threshold: float) -> dict:
     """One row of the per-case table (runs in worker processes: top-level and picklable)."""
     truth_img = load_case_mask(job.truth)
     truth = np.asanyarray(truth_img.dataobj)
@@ -127,7 +129,7 @@ def _evaluate_job(job: _Job, threshold: float) -> dict:
     return row
 
 
-def _run_jobs(jobs: list[_Job], threshold: float, n_jobs: int, progress: bool) -> list[dict]:
+def _run_jobs(jobs: list[CasePair], threshold: float, n_jobs: int, progress: bool) -> list[dict]:
     from rich.progress import Progress
 
     with Progress(disable=not progress, transient=True) as bar:

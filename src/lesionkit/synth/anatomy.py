@@ -56,6 +56,8 @@ class HeadModel:
     """Healthy head T1w, float32, white matter ≈ 0.87, air 0."""
     labels: np.ndarray
     """uint16: tissue * 32 + territory."""
+    periventricular: np.ndarray
+    """float32 0..1: where periventricular white-matter hypointensity may appear (see lookalikes)."""
     csf_level: float
     """Median intensity of ventricular CSF: the target of chronic lesion cores."""
     wm_level: float
@@ -73,6 +75,34 @@ _LAYERS = (
 )
 
 
+def _coarse_distance(mask: np.ndarray, outside: bool) -> np.ndarray:
+    """Distance (mm) to ``mask`` (``outside``) or to its complement, computed on a 2 mm grid and upsampled.
+
+    Exact 1 mm Euclidean distance transforms of the whole grid cost ~2 s each; the envelope and the
+    depth below only need a few-mm precision.
+    """
+    small = mask[::2, ::2, ::2]
+    dist = ndi.distance_transform_edt(~small if outside else small, sampling=2.0).astype(np.float32)
+    full = np.repeat(np.repeat(np.repeat(dist, 2, 0), 2, 1), 2, 2)
+    return full[: mask.shape[0], : mask.shape[1], : mask.shape[2]]
+
+
+def _periventricular_weight(ventricle: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """How strongly periventricular white matter may be hypointense (0..1): decays over ~3 mm from the
+    ventricles, strongest at the frontal and occipital horn tips (caps), weaker along the bodies."""
+    found = ndi.find_objects(ventricle.astype(np.uint8))[0]
+    box = tuple(slice(max(0, f.start - 16), min(n, f.stop + 16)) for f, n in zip(found, ventricle.shape, strict=True))
+    dist = ndi.distance_transform_edt(~ventricle[box]).astype(np.float32)
+    vy = y[ventricle]
+    y0, y1 = float(vy.min()), float(vy.max())
+    yy = y[box]
+    tips = np.maximum(np.clip(1 - (yy - y0) / 12.0, 0, 1), np.clip(1 - (y1 - yy) / 12.0, 0, 1))
+    weight = np.zeros(ventricle.shape, dtype=np.float32)
+    weight[box] = ndi.gaussian_filter((np.exp(-dist / 3.0) * (0.35 + 0.65 * tips) * (dist > 0)).astype(np.float32),
+                                      1.0)
+    return weight
+
+
 @functools.lru_cache(maxsize=1)
 def _head_model_1mm() -> HeadModel:
     t1 = np.array(load_template("t1").dataobj, dtype=np.float32)
@@ -87,7 +117,7 @@ def _head_model_1mm() -> HeadModel:
     x, y, z = (ATLAS_AFFINE[a, a] * v + ATLAS_AFFINE[a, 3] for a, v in enumerate((i, j, k)))
     # The skull wraps the brain's envelope, not each lobe: close the brain with a 10 mm ball (two
     # distance transforms), so the skull base fills the gaps between temporal lobes and cerebellum.
-    envelope = ndi.distance_transform_edt(ndi.distance_transform_edt(~brain) <= 10.0) > 10.0
+    envelope = _coarse_distance(_coarse_distance(brain, outside=True) <= 10.0, outside=False) > 10.0
     envelope = ndi.binary_fill_holes(envelope | brain)
     # The neck continues below the skull base: an elliptic column of muscle around the brainstem.
     neck = (((x / 46.0) ** 2 + ((y + 22.0) / 50.0) ** 2) <= 1.0) & (z < -38.0)
@@ -113,7 +143,7 @@ def _head_model_1mm() -> HeadModel:
     tissue[grey & in_infra] = Tissue.INFRA_GM
     tissue[white & in_infra] = Tissue.INFRA_WM
     # Ventricles: the CSF deep inside the brain (far from its surface), grown back into its connected CSF.
-    depth = ndi.distance_transform_edt(brain)
+    depth = _coarse_distance(brain, outside=False)
     core = csf & (depth > 14) & ~in_infra
     ventricle = ndi.binary_propagation(core, mask=csf & (depth > 5))
     tissue[ventricle] = Tissue.VENTRICLE
@@ -147,11 +177,12 @@ def _head_model_1mm() -> HeadModel:
     tissue[face & ~protect & (tissue != Tissue.CSF)] = Tissue.DEFACED
 
     labels = tissue * 32 + np.where(brain, territory, 0).astype(np.uint16)
+    periventricular = _periventricular_weight(ventricle, y) * (tissue == Tissue.WM)
     csf_level = float(np.median(t1[ventricle]))
     wm_level = float(np.median(t1[tissue == Tissue.WM]))
-    t1.setflags(write=False)
-    labels.setflags(write=False)
-    return HeadModel(1.0, grid_affine(1.0), t1, labels, csf_level, wm_level)
+    for array in (t1, labels, periventricular):
+        array.setflags(write=False)
+    return HeadModel(1.0, grid_affine(1.0), t1, labels, periventricular, csf_level, wm_level)
 
 
 @functools.lru_cache(maxsize=4)
@@ -166,6 +197,7 @@ def head_model(resolution: float = 1.0) -> HeadModel:
     # Same field of view: voxel centres every `step` mm from the same origin; pre-blur against aliasing.
     t1 = ndi.gaussian_filter(base.t1, 0.42 * step)[::step, ::step, ::step].copy()
     labels = base.labels[::step, ::step, ::step].copy()
-    t1.setflags(write=False)
-    labels.setflags(write=False)
-    return HeadModel(float(step), grid_affine(step), t1, labels, base.csf_level, base.wm_level)
+    periventricular = base.periventricular[::step, ::step, ::step].copy()
+    for array in (t1, labels, periventricular):
+        array.setflags(write=False)
+    return HeadModel(float(step), grid_affine(step), t1, labels, periventricular, base.csf_level, base.wm_level)

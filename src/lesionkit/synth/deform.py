@@ -74,16 +74,19 @@ def random_deformation(
     return Deformation(grid=grid, affine=subject, max_displacement_mm=max_disp)
 
 
-def warp(volume: np.ndarray, deformation: Deformation, *, nearest: bool = False) -> np.ndarray:
-    """Resample a template-space volume into subject space (linear, or nearest for label maps)."""
+def warp(volume: np.ndarray | list[np.ndarray], deformation: Deformation, *, nearest: bool = False) -> np.ndarray:
+    """Resample template-space volume(s) into subject space (linear, or nearest for label maps).
+
+    A list of volumes is warped in one call (one pass over the grid) and returned as a ``(C, X, Y, Z)`` stack.
+    """
     import torch
 
-    array = np.ascontiguousarray(volume, dtype=np.float32)
-    if not array.flags.writeable:  # torch refuses read-only buffers (the cached templates)
-        array = array.copy()
-    data = torch.from_numpy(array)[None, None]
+    stack = np.stack(volume) if isinstance(volume, list) else volume[None]
+    data = torch.from_numpy(np.ascontiguousarray(stack, dtype=np.float32))[None]  # stack is a fresh, writable copy
     grid = torch.from_numpy(deformation.grid)[None]
     out = torch.nn.functional.grid_sample(
         data, grid, mode="nearest" if nearest else "bilinear", padding_mode="zeros", align_corners=True
-    )[0, 0].numpy()
-    return out.astype(volume.dtype) if nearest else out
+    )[0].numpy()
+    if isinstance(volume, list):
+        return out
+    return out[0].astype(volume.dtype) if nearest else out[0]

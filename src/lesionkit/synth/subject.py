@@ -94,7 +94,7 @@ def generate_subject(
     profile = cohort_profile or draw_profile(np.random.default_rng([seed, 1]), "R000")
     shape = grid_shape(model.resolution)
     deformation = random_deformation(rng, shape, model.affine)
-    image = warp(model.t1, deformation)
+    image, periventricular = warp([model.t1, model.periventricular], deformation)
     labels = warp(model.labels, deformation, nearest=True)
     tissue = labels >> 5
     x_mm = model.affine[0, 0] * np.arange(shape[0]) + model.affine[0, 3]
@@ -134,7 +134,7 @@ def generate_subject(
     keep_out = ndi.binary_dilation(mask.astype(bool), iterations=2)
     lookalikes = np.zeros(shape, dtype=np.uint8)
     lookalikes[add_perivascular_spaces(rng, image, tissue, keep_out, model.resolution, model.csf_level)] |= 1
-    lookalikes[add_periventricular_caps(rng, image, tissue, keep_out, model.resolution)] |= 2
+    lookalikes[add_periventricular_caps(rng, image, periventricular, keep_out)] |= 2
     lookalikes[add_enlarged_sulci(rng, image, tissue, keep_out, model.resolution, model.csf_level)] |= 4
 
     t1w = apply_scanner(rng, image, profile, model.resolution, model.wm_level)

@@ -34,3 +34,10 @@ def test_two_dimensional_masks_use_four_connectivity():
     truth[1, 1] = truth[2, 2] = True
     counts = count_lesions(truth, truth)
     assert (counts.truth, counts.detected, counts.f1) == (2, 2, 1.0)
+
+
+def test_runs_of_nonzero_values():
+    from lesionkit.metrics.lesions import _runs
+
+    assert _runs(np.array([0, 1, 1, 0, 0, 255, 0, 3], np.uint8)) == [(1, 3), (5, 6), (7, 8)]
+    assert _runs(np.zeros(5, np.uint8)) == [] and _runs(np.ones(3, np.uint8)) == [(0, 3)]

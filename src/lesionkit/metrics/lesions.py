@@ -18,6 +18,7 @@ labelled with ``cc3d`` (connected-components-3d), checked against ``scipy.ndimag
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import cc3d
@@ -53,15 +54,16 @@ class LesionCounts:
         return abs(self.pred - self.truth)
 
 
+_NONZERO_RUN = re.compile(rb"[^\x00]+")
+
+
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """``(start, stop)`` of each run of True values in a 1-D array."""
-    idx = np.flatnonzero(flags)
-    if idx.size == 0:
-        return []
-    cuts = np.flatnonzero(np.diff(idx) > 1)
-    starts = np.concatenate(([idx[0]], idx[cuts + 1]))
-    stops = np.concatenate((idx[cuts], [idx[-1]])) + 1
-    return list(zip(starts.tolist(), stops.tolist(), strict=True))
+    """``(start, stop)`` of each run of non-zero values in a 1-D uint8 array.
+
+    A regular expression over the bytes: these arrays are short, and numpy's per-call overhead
+    (flatnonzero, diff, concatenate) cost ten times more than the scan itself.
+    """
+    return [match.span() for match in _NONZERO_RUN.finditer(np.ascontiguousarray(flags, dtype=np.uint8).tobytes())]
 
 
 def _projections(mask: np.ndarray) -> list[np.ndarray]:

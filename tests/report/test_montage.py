@@ -62,6 +62,11 @@ def test_cohort_montage_and_cli(tmp_path):
     assert out.stat().st_size > 5_000
     assert main(["montage", str(tmp_path / "c"), "-o", str(tmp_path / "cli.png"), "--subjects", "1"]) == 0
     assert (tmp_path / "cli.png").exists()
+    assert main(["montage", str(tmp_path / "c"), "-o", str(tmp_path / "one.png"), "--participant-label",
+                 "r001s002"]) == 0
+    assert main(["montage", str(tmp_path / "c"), "-o", str(tmp_path / "none.png"), "--participant-label",
+                 "nobody"]) == 3
+    assert not (tmp_path / "none.png").exists()
 
 
 def test_montage_cli_refuses_cohort_without_masks(tmp_path):

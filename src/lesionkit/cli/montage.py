@@ -15,6 +15,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("cohort", metavar="COHORT", help="cohort folder")
     parser.add_argument("-o", "--output", required=True, help="PNG file to write")
     parser.add_argument("--subjects", type=int, default=4, help="number of subjects (rows), default 4")
+    parser.add_argument("--participant-label", nargs="+", metavar="LABEL",
+                        help="only these subjects (labels without 'sub-'), in cohort order")
     return parser
 
 
@@ -24,6 +26,6 @@ def run(args: argparse.Namespace) -> int:
     if args.subjects < 1:
         print("lesionkit montage: --subjects must be at least 1")
         return 2
-    path = cohort_montage(args.cohort, args.output, args.subjects)
+    path = cohort_montage(args.cohort, args.output, args.subjects, args.participant_label)
     print(f"wrote {path}")
     return 0

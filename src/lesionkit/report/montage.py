@@ -100,9 +100,13 @@ def plot_montage(
     return path
 
 
-def cohort_montage(cohort: PathLike, path: PathLike, n_subjects: int = 4) -> Path:
-    """Montage of the first ``n_subjects`` cases with a lesion mask in ``cohort`` (any layout ``load_cohort`` reads)."""
-    cases = [case for case in load_cohort(cohort) if case.mask is not None and case.t1w is not None]
+def cohort_montage(
+    cohort: PathLike, path: PathLike, n_subjects: int = 4, participant_label: Sequence[str] | None = None
+) -> Path:
+    """Montage of the first ``n_subjects`` cases with a lesion mask in ``cohort`` (any layout ``load_cohort`` reads),
+    optionally only those of ``participant_label``."""
+    cases = [case for case in load_cohort(cohort, participant_label=participant_label)
+             if case.mask is not None and case.t1w is not None]
     if not cases:
         raise InvalidInputError(cohort, "no case has both a T1w image and a lesion mask")
     rows = []

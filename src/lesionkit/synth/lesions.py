@@ -34,7 +34,7 @@ LOCATIONS = ("subcortical", "cortical", "other")
 _LOCATION_P = (0.60, 0.25, 0.15)
 #: Median volume (mm³) of a subject's first lesion by site, and the cap that the site's anatomy allows.
 _MEDIAN_MM3 = {"subcortical": 4500.0, "cortical": 15000.0, "other": 3000.0}
-_CAP_MM3 = {"subcortical": 6.0e4, "cortical": 2.8e5, "other": 3.0e4}
+_CAP_MM3 = {"subcortical": 4.0e4, "cortical": 2.8e5, "other": 2.5e4}
 _SIGMA = 1.35
 _MIN_MM3, _MAX_MM3 = 10.0, 2.8e5
 GAP_MM = 3.0
@@ -209,7 +209,8 @@ def paint_lesion(
     core = csf_level * rng.uniform(0.85, 1.05)
     rim = core + (wm_level - core) * rng.uniform(0.35, 0.5)
     ramp = np.clip((depth - 0.5 * resolution) / rim_width, 0.0, 1.0)
-    texture = 1.0 + 0.04 * ndi.gaussian_filter(rng.standard_normal(mask.shape).astype(np.float32), 1.0)
+    # strands of surviving tissue and gliosis make the cavity heterogeneous
+    texture = 1.0 + 0.7 * ndi.gaussian_filter(rng.standard_normal(mask.shape).astype(np.float32), 1.2)  # ~8 %
     target = (rim + (core - rim) * ramp) * texture
     region = image[lesion.box]
     region[...] = (1.0 - fraction) * region + fraction * target

@@ -66,7 +66,7 @@ def _ex_vacuo(
     found = ndi.find_objects(ventricle.astype(np.uint8))
     if not found or found[0] is None:
         return
-    grow = int(round(np.clip(volume_mm3 / 25_000.0, 1.0, 5.0) / resolution)) or 1
+    grow = int(round(np.clip(volume_mm3 / 10_000.0, 1.5, 6.0) / resolution)) or 1
     box = tuple(slice(max(0, s.start - grow - 2), min(n, s.stop + grow + 2)) for s, n in zip(found[0], image.shape,
                                                                                              strict=True))
     bigger = ndi.binary_dilation(ventricle[box], iterations=grow)

@@ -74,7 +74,9 @@ def test_empty_conventions():
         assert all(np.isinf(v) for v in summarize_distances(surface_distances(pred, truth)).values())
 
 
-@pytest.mark.parametrize("spacing", [(1.0, 1.0, 1.0), (2.0, 0.5, 1.0), (0.7, 0.7, 3.3)])
+@pytest.mark.parametrize(
+    "spacing", [(1.0, 1.0, 1.0), (2.0, 0.5, 1.0), (0.7, 0.7, 3.3), (0.3, 0.9, 2.1), (1.1, 1.7, 0.35), (0.1, 0.3, 0.7)]
+)
 def test_grid_search_equals_brute_force(spacing):
     """The ring search on the grid plus the k-d tree fallback give exact nearest distances."""
     from scipy.spatial.distance import cdist

@@ -114,6 +114,15 @@ def _label(mask: np.ndarray, connectivity: int) -> tuple[np.ndarray, int]:
     return labels, int(count)
 
 
+def _distinct(labels: np.ndarray, overlap: np.ndarray, count: int) -> int:
+    """How many of the components 1..count of ``labels`` have a voxel in ``overlap``."""
+    if not overlap.any():
+        return 0
+    if count == 1:  # the usual case: no gather at all
+        return 1
+    return int(np.count_nonzero(np.bincount(labels[overlap], minlength=count + 1)[1:]))
+
+
 def count_lesions(pred: np.ndarray, truth: np.ndarray, boxes: list[tuple[slice, ...]] | None = None) -> LesionCounts:
     """Count true, predicted, detected and false-positive lesions of two boolean masks of one shape.
 
@@ -129,6 +138,6 @@ def count_lesions(pred: np.ndarray, truth: np.ndarray, boxes: list[tuple[slice, 
         n_truth += t_count
         n_pred += p_count
         if t_count and p_count:
-            detected += np.unique(t_labels[overlap]).size
-            hit_pred += np.unique(p_labels[overlap]).size
+            detected += _distinct(t_labels, overlap, t_count)
+            hit_pred += _distinct(p_labels, overlap, p_count)
     return LesionCounts(truth=n_truth, pred=n_pred, detected=detected, false_positive=n_pred - hit_pred)

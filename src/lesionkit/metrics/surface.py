@@ -53,7 +53,7 @@ def boundary(mask: np.ndarray) -> np.ndarray:
 
 
 #: Radii, in voxels of the finest axis, of the neighbourhoods searched on the grid before the k-d tree.
-_GRID_RADII = (2.0, 4.0)
+_GRID_RADII = (2.0, 3.0, 4.0)
 #: Largest (points × offsets) gather done at once: ~40 MB of indices.
 _GATHER_LIMIT = 5_000_000
 
@@ -61,7 +61,7 @@ _GATHER_LIMIT = 5_000_000
 @functools.lru_cache(maxsize=16)
 def _offsets(scale: tuple[float, ...], inner_mm: float, outer_mm: float) -> tuple[np.ndarray, np.ndarray]:
     """Integer offsets with ``inner_mm < length <= outer_mm`` (physical), sorted by length: (offsets, lengths)."""
-    half = [int(np.floor(outer_mm / s)) for s in scale]
+    half = [int(np.ceil(outer_mm / s)) for s in scale]  # ceil: never lose an offset to rounding (2.8/0.7 < 4)
     grid = np.stack(np.meshgrid(*[np.arange(-h, h + 1) for h in half], indexing="ij"), axis=-1).reshape(-1, len(half))
     length = np.sqrt(((grid * np.asarray(scale)) ** 2).sum(axis=1))
     keep = (length <= outer_mm) & ((length > inner_mm) if inner_mm >= 0 else True)
@@ -72,20 +72,19 @@ def _offsets(scale: tuple[float, ...], inner_mm: float, outer_mm: float) -> tupl
 def _pad_width(scale: tuple[float, ...]) -> tuple[int, ...]:
     """Voxels of background needed around a grid so every offset of :func:`_offsets` stays inside it."""
     outer = _GRID_RADII[-1] * min(scale)
-    return tuple(int(np.floor(outer / s)) for s in scale)
+    return tuple(int(np.ceil(outer / s)) for s in scale)
 
 
 def _nearest(points: np.ndarray, target: np.ndarray, target_points: np.ndarray, scale: tuple[float, ...]) -> np.ndarray:
     """Exact distance (mm) from each voxel of ``points`` to the nearest True voxel of ``target``.
 
-    ``points`` and ``target_points`` index the padded grid ``target`` (padded by :func:`_pad_width`).
-    Most boundary voxels have a target within a few voxels, so offsets sorted by length are tried on
-    the grid first, in rings (the first hit is the nearest); only voxels farther than the last ring
-    go to a k-d tree. Every step is exact.
+    ``points`` and ``target_points`` are flat indices into the padded grid ``target`` (padded by
+    :func:`_pad_width`). Most boundary voxels have a target within a few voxels, so offsets sorted by
+    length are tried on the grid first, ring by ring (the first hit is the nearest); only voxels
+    farther than the last ring go to a k-d tree. Every step is exact.
     """
     strides = np.array(target.strides) // target.itemsize
     flat = target.ravel()
-    base = points @ strides
     out = np.full(len(points), np.inf)
     todo = np.arange(len(points))
     inner = -1.0
@@ -95,7 +94,7 @@ def _nearest(points: np.ndarray, target: np.ndarray, target_points: np.ndarray, 
         steps = offsets @ strides
         missed = []
         for chunk in np.array_split(todo, max(1, todo.size * len(steps) // _GATHER_LIMIT)):  # bounded memory
-            hits = flat[base[chunk, None] + steps[None, :]]
+            hits = flat[points[chunk, None] + steps[None, :]]
             first = hits.argmax(axis=1)
             found = hits[np.arange(len(chunk)), first]
             out[chunk[found]] = lengths[first[found]]
@@ -103,9 +102,13 @@ def _nearest(points: np.ndarray, target: np.ndarray, target_points: np.ndarray, 
         todo = np.concatenate(missed)
         if todo.size == 0:
             return out
+
+    def coordinates(flat_index: np.ndarray) -> np.ndarray:
+        return np.stack(np.unravel_index(flat_index, target.shape), axis=1) * np.asarray(scale)
+
     # leafsize 32 and no balancing: one batched query per tree, so a cheap build pays off.
-    tree = cKDTree(target_points * scale, leafsize=32, balanced_tree=False)
-    out[todo] = tree.query(points[todo] * scale, k=1)[0]
+    tree = cKDTree(coordinates(target_points), leafsize=32, balanced_tree=False)
+    out[todo] = tree.query(coordinates(points[todo]), k=1)[0]
     return out
 
 
@@ -125,20 +128,14 @@ def surface_distances(
     scale = tuple(float(s) for s in (np.ones(pred.ndim) if spacing is None else spacing))
     if boxes is None:
         boxes = independent_boxes(pred | truth)
-    pad = np.array(_pad_width(scale))
-    grid_shape = tuple(np.array(pred.shape) + 2 * pad)
-    pred_b, truth_b = np.zeros(grid_shape, dtype=bool), np.zeros(grid_shape, dtype=bool)
-    pred_list, truth_list = [], []
+    pad = _pad_width(scale)
+    grids = [np.zeros(tuple(n + 2 * w for n, w in zip(pred.shape, pad, strict=True)), dtype=bool) for _ in "pt"]
     for box in boxes:  # each box is surrounded by background, so its own boundary is exact
-        origin = np.array([s.start for s in box]) + pad
-        padded_box = tuple(slice(o, o + s.stop - s.start) for o, s in zip(origin, box, strict=True))
-        for mask, grid, points in ((pred, pred_b, pred_list), (truth, truth_b, truth_list)):
-            edge = boundary(mask[box])
-            grid[padded_box] = edge
-            points.append(np.argwhere(edge) + origin)
-    empty = np.zeros((0, pred.ndim), dtype=np.intp)
-    pred_pts = np.concatenate(pred_list) if pred_list else empty
-    truth_pts = np.concatenate(truth_list) if truth_list else empty
+        padded_box = tuple(slice(s.start + w, s.stop + w) for s, w in zip(box, pad, strict=True))
+        for mask, grid in zip((pred, truth), grids, strict=True):
+            grid[padded_box] = boundary(mask[box])
+    pred_b, truth_b = grids
+    pred_pts, truth_pts = np.flatnonzero(pred_b), np.flatnonzero(truth_b)  # flat indices into the padded grid
     if len(pred_pts) == 0 or len(truth_pts) == 0:
         return np.full(len(pred_pts), np.inf), np.full(len(truth_pts), np.inf)
     return _nearest(pred_pts, truth_b, truth_pts, scale), _nearest(truth_pts, pred_b, pred_pts, scale)

@@ -1,5 +1,19 @@
-"""Figures and HTML reports."""
+"""Figures and HTML reports.
 
-from lesionkit.report.evaluation import render_evaluation_report, write_evaluation_report
+Names are imported on first use, so ``import lesionkit.report.<module>`` (e.g. from a CLI command)
+does not pull in pandas through a sibling module.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __all__ = ["render_evaluation_report", "write_evaluation_report"]
+
+_WHERE = {"render_evaluation_report": "evaluation", "write_evaluation_report": "evaluation"}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"lesionkit.report.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'lesionkit.report' has no attribute {name!r}")

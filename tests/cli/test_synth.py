@@ -44,3 +44,21 @@ def test_synth_1mm_two_subjects(tmp_path):
     for case in cases:
         assert case.t1w.name.endswith(MNI_T1) and case.mask.name.endswith(MNI_MASK)
         assert nib.load(case.t1w).shape == nib.load(case.mask).shape == (197, 233, 189)
+
+
+def test_synth_space_both_writes_native_files_and_transform(tmp_path):
+    out = tmp_path / "cohort"
+    assert main(["synth", str(out), "--subjects", "1", "--seed", "3", "--resolution", "2", "--space", "both",
+                 "--quiet"]) == 0
+    anat = out / "Training" / "R001" / "sub-r001s001" / "ses-1" / "anat"
+    xfm = json.loads((anat / "sub-r001s001_ses-1_from-orig_to-MNI152NLin2009aSym_mode-image_xfm.json").read_text())
+    matrix = np.array(xfm["Matrix"])
+    assert matrix.shape == (4, 4) and np.allclose(matrix[3], [0, 0, 0, 1])
+    assert np.allclose(matrix[:3, :3] @ matrix[:3, :3].T, np.eye(3), atol=1e-6)  # a rigid pose
+    native = load_cohort(out, space="orig")
+    assert len(native) == 1 and native[0].mask is not None
+    t1 = nib.load(native[0].t1w)
+    mni = load_cohort(out)  # the default view stays MNI only
+    assert len(mni) == 1 and mni[0].space == "MNI152NLin2009aSym"
+    assert t1.shape != nib.load(mni[0].t1w).shape
+    assert nib.load(native[0].mask).shape == t1.shape

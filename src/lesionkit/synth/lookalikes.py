@@ -45,12 +45,15 @@ def add_perivascular_spaces(
 ) -> np.ndarray:
     """Draw short, thin, mostly vertical CSF-dark segments in deep grey matter and white matter."""
     changed = np.zeros(image.shape, dtype=bool)
-    candidates = np.flatnonzero(((tissue == Tissue.DEEP_GM) | (tissue == Tissue.WM)) & ~keep_out)
-    if candidates.size == 0:
+    deep = np.flatnonzero((tissue == Tissue.DEEP_GM) & ~keep_out)
+    white = np.flatnonzero((tissue == Tissue.WM) & ~keep_out)
+    if deep.size == 0 or white.size == 0:
         return changed
-    count = int(rng.poisson(45)) if count is None else count
+    count = int(rng.poisson(70)) if count is None else count
+    # half in the basal ganglia (where they cluster), half in the centrum semiovale
+    starts = np.concatenate([rng.choice(deep, size=count // 2), rng.choice(white, size=count - count // 2)])
     fraction = np.zeros(image.shape, dtype=np.float32)
-    for start in rng.choice(candidates, size=count):
+    for start in starts:
         centre = np.array(np.unravel_index(int(start), image.shape), dtype=np.float32)
         direction = np.array([rng.normal(0, 0.25), rng.normal(0, 0.25), 1.0], dtype=np.float32)
         direction /= np.linalg.norm(direction)

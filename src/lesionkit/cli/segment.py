@@ -1,0 +1,108 @@
+"""``lesionkit segment IN… -o OUT``: lesion probability maps and masks as BIDS derivatives.
+
+MNI152NLin2009aSym input on the ATLAS grid is segmented directly. Any other (native) T1w goes through
+``lesionkit.preprocess`` (N4, registration to MNI), is segmented in MNI space, and its probability map is
+mapped back to the native grid linearly and thresholded there. That composition lives here, in the CLI,
+because ``preprocess`` and ``model`` are parallel stages of the data flow and neither imports the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "segment",
+        help="segment stroke lesions in T1w images",
+        description="Segment chronic-stroke lesions with the 3D ResU-Net (whole-volume sliding window). "
+        "Writes OUT/sub-X/[ses-Y/]anat/sub-X_[ses-Y_]space-S_label-L_desc-lesionkit_{mask,probseg}.nii.gz.",
+    )
+    parser.add_argument("inputs", nargs="+", metavar="IN", help="T1w NIfTI file(s) or an ATLAS/BIDS folder")
+    parser.add_argument("-o", "--output", required=True, help="output derivatives folder")
+    parser.add_argument("--model", nargs="+", help="checkpoint(s); several = ensemble (default: the shipped model)")
+    parser.add_argument("--tta", action="store_true", help="average with the left-right flipped prediction")
+    parser.add_argument("--threshold", type=float, default=0.5, help="probability threshold (default 0.5)")
+    parser.add_argument("--min-size", type=int, default=0, help="drop components smaller than N voxels")
+    parser.add_argument("--participant-label", nargs="+", help="subjects to process (without 'sub-')")
+    parser.add_argument("--threads", type=int, help="CPU threads for PyTorch")
+    return parser
+
+
+def _cases(inputs: list[str], participant_label: list[str] | None):
+    from lesionkit.io import InvalidInputError, load_cohort
+
+    cases, seen = [], {}
+    for item in inputs:
+        for case in load_cohort(item, participant_label=participant_label):
+            if case.t1w is None:
+                continue
+            key = (case.id, case.space)
+            if key in seen:
+                raise InvalidInputError(case.t1w, f"{case.id} also given as {seen[key]}")
+            seen[key] = case.t1w
+            cases.append(case)
+    if not cases:
+        raise InvalidInputError(inputs[0], "no T1w image found")
+    return cases
+
+
+def _segment_native(model, image, tta: bool):
+    """Preprocess a native T1w to MNI, segment there, map the probabilities back (linear)."""
+    try:
+        from lesionkit.preprocess import preprocess_t1w, to_native
+    except ImportError:
+        from lesionkit.io import InvalidInputError
+
+        raise InvalidInputError(
+            image.get_filename(), "not on the MNI152NLin2009aSym 1 mm grid; preprocessing unavailable"
+        ) from None
+    from lesionkit.model import segment
+
+    result = preprocess_t1w(image, deface=False)
+    probability = segment(model, result.t1w_mni, tta=tta)
+    return to_native(probability, result.transform, image, order=1)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+    from rich.progress import Progress
+
+    from lesionkit.io import (
+        MNI_SPACE,
+        derivative_path,
+        is_atlas_grid,
+        load_image,
+        save_nifti,
+        write_dataset_description,
+    )
+    from lesionkit.model import load_model, segment, threshold_probability
+
+    if not 0.0 < args.threshold < 1.0:
+        print("lesionkit segment: --threshold must be between 0 and 1")
+        return 2
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cases = _cases(args.inputs, args.participant_label)
+    model = load_model(args.model)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("segmenting", total=len(cases))
+        for case in cases:
+            image = load_image(case.t1w)
+            if is_atlas_grid(image):
+                probability, space = segment(model, image, tta=args.tta), case.space or MNI_SPACE
+            else:
+                probability, space = _segment_native(model, image, args.tta), case.space or "orig"
+            data = np.asarray(probability.dataobj, dtype=np.float32)
+            mask = threshold_probability(data, args.threshold, args.min_size)
+            kwargs = {"space": space, "label": "L", "desc": "lesionkit"}
+            save_nifti(data, derivative_path(args.output, case.subject, case.session, "probseg", **kwargs),
+                       image.affine, dtype=np.float32)
+            out = save_nifti(mask, derivative_path(args.output, case.subject, case.session, "mask", **kwargs),
+                             image.affine, dtype=np.uint8)
+            bar.console.print(f"{case.id}: {int(mask.sum())} lesion voxels → {out}")
+            bar.advance(task)
+    write_dataset_description(args.output, "lesionkit lesion segmentations")
+    print(f"wrote {len(cases)} segmentation(s) to {args.output}")
+    return 0

@@ -1,0 +1,64 @@
+"""``lesionkit train DATA -o MODEL_DIR``: train the 3D ResU-Net (Tomita et al. 2020) on a cohort."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a lesion segmentation model on an ATLAS/BIDS or synthetic cohort",
+        description="Train the 3D residual U-Net (zoom-in on small crops, zoom-out fine-tuning on large crops). "
+        "Defaults follow Tomita et al. 2020; a TOML file (--config) and the flags below override them. "
+        "Run under torchrun for multi-GPU training.",
+    )
+    parser.add_argument("data", help="cohort folder (anything `load_cohort` reads) with T1w images and lesion masks")
+    parser.add_argument("-o", "--output", required=True, help="model folder (checkpoints, log.csv, config.json)")
+    parser.add_argument("--config", help="TOML file of training settings (see lesionkit/model/config.py)")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run from MODEL_DIR/last.pt")
+    parser.add_argument("--network", choices=("resunet", "dynunet", "segresnet"))
+    parser.add_argument("--widths", type=int, nargs="+", help="channels per resolution level (paper: 32 64 128 256)")
+    parser.add_argument("--stem-stride", type=int, choices=(1, 2), help="2 = strided first convolution (CPU)")
+    parser.add_argument("--epochs", type=int, help="zoom-in epochs (paper: 1200)")
+    parser.add_argument("--zoom-out-epochs", type=int, help="zoom-out fine-tuning epochs (paper: 150)")
+    parser.add_argument("--crop", type=int, nargs=3, metavar=("X", "Y", "Z"), help="zoom-in crop (paper: 128³)")
+    parser.add_argument("--zoom-out-crop", type=int, nargs=3, metavar=("X", "Y", "Z"), help="zoom-out crop")
+    parser.add_argument("--lr", type=float, help="zoom-in initial learning rate (paper: 1e-3)")
+    parser.add_argument("--batch-size", type=int, help="zoom-in crops per step")
+    parser.add_argument("--steps-per-epoch", type=int, help="optimiser steps per epoch (default: one pass)")
+    parser.add_argument("--lesion-fraction", type=float, help="share of crops centred on a lesion (paper: 0)")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--threads", type=int, help="CPU threads for PyTorch")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    network = {k: v for k, v in {"name": args.network, "widths": args.widths, "stem_stride": args.stem_stride}.items()
+               if v is not None}
+    zoom_in = {k: v for k, v in {"epochs": args.epochs, "crop": args.crop, "lr": args.lr,
+                                 "batch_size": args.batch_size}.items() if v is not None}
+    zoom_out = {k: v for k, v in {"epochs": args.zoom_out_epochs, "crop": args.zoom_out_crop}.items() if v is not None}
+    top = {k: v for k, v in {"steps_per_epoch": args.steps_per_epoch, "lesion_fraction": args.lesion_fraction,
+                             "seed": args.seed, "threads": args.threads}.items() if v is not None}
+    return {**top, **({"network": network} if network else {}), **({"zoom_in": zoom_in} if zoom_in else {}),
+            **({"zoom_out": zoom_out} if zoom_out else {})}
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lesionkit.io.errors import InvalidInputError
+    from lesionkit.model.config import load_config
+    from lesionkit.model.train import train
+
+    if args.config and not Path(args.config).is_file():
+        raise InvalidInputError(args.config, "config file does not exist")
+    try:
+        config = load_config(args.config, _overrides(args))
+    except (ValueError, TypeError) as error:  # unknown keys, bad TOML
+        raise InvalidInputError(args.config or "command line", str(error)) from error
+    best = train(config, args.data, args.output, resume=args.resume, progress=not args.no_progress)
+    print(f"best checkpoint: {best}")
+    return 0

@@ -1,0 +1,142 @@
+"""One-file checkpoints and the model object that inference uses.
+
+A checkpoint (``torch.save`` of a plain dict, loadable with ``weights_only=True``) holds the weights,
+the architecture (:class:`NetworkConfig`), the intensity normalisation, the space and voxel size the
+model expects, the sliding-window size, and provenance (training-data summary, code version, metrics).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from lesionkit.io.atomic import atomic_path
+from lesionkit.io.cohort import MNI_SPACE
+from lesionkit.io.errors import InvalidInputError
+from lesionkit.model.networks import NetworkConfig, build_network
+from lesionkit.model.normalize import DEFAULT_NORMALIZATION
+from lesionkit.typing import PathLike
+
+__all__ = ["DEFAULT_MODEL", "SegmentationModel", "default_model_path", "load_model", "save_checkpoint"]
+
+DEFAULT_MODEL = "lesionkit_default_model.pt"
+FORMAT = "lesionkit-checkpoint-1"
+
+
+class SegmentationModel(nn.Module):
+    """One network or a (snapshot) ensemble; ``forward`` returns the mean lesion probability."""
+
+    def __init__(
+        self,
+        networks: Sequence[nn.Module],
+        network_config: dict,
+        normalization: dict | None = None,
+        space: str = MNI_SPACE,
+        spacing: Sequence[float] = (1.0, 1.0, 1.0),
+        roi_size: Sequence[int] = (128, 160, 128),
+        provenance: dict | None = None,
+    ) -> None:
+        super().__init__()
+        self.networks = nn.ModuleList(networks)
+        self.network_config = dict(network_config)
+        self.normalization = dict(normalization or DEFAULT_NORMALIZATION)
+        self.space = space
+        self.spacing = tuple(float(s) for s in spacing)
+        self.roi_size = tuple(int(s) for s in roi_size)
+        self.provenance = dict(provenance or {})
+
+    @property
+    def divisor(self) -> int:
+        config = NetworkConfig(**self.network_config)
+        return config.stem_stride * 2 ** (len(config.widths) - 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        probability = torch.sigmoid(self.networks[0](x).float())
+        for network in self.networks[1:]:
+            probability = probability + torch.sigmoid(network(x).float())
+        return probability / len(self.networks)
+
+
+def save_checkpoint(
+    path: PathLike,
+    network: nn.Module,
+    network_config: NetworkConfig | dict,
+    *,
+    normalization: dict | None = None,
+    space: str = MNI_SPACE,
+    spacing: Sequence[float] = (1.0, 1.0, 1.0),
+    roi_size: Sequence[int] = (128, 160, 128),
+    provenance: dict | None = None,
+    half: bool = False,
+) -> Path:
+    """Atomically write a self-describing checkpoint; ``half=True`` stores float16 weights (half the size)."""
+    network = getattr(network, "module", network)  # unwrap DistributedDataParallel
+    state = {
+        k: (v.half() if half and v.is_floating_point() else v).detach().cpu() for k, v in network.state_dict().items()
+    }
+    config = network_config.to_dict() if isinstance(network_config, NetworkConfig) else dict(network_config)
+    payload = {
+        "format": FORMAT,
+        "state_dict": state,
+        "network": config,
+        "normalization": dict(normalization or DEFAULT_NORMALIZATION),
+        "space": space,
+        "spacing": [float(s) for s in spacing],
+        "roi_size": [int(s) for s in roi_size],
+        "provenance": dict(provenance or {}),
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return path
+
+
+def default_model_path() -> Path:
+    """The shipped default checkpoint inside the installed package."""
+    return Path(str(resources.files("lesionkit") / "data" / DEFAULT_MODEL))
+
+
+def read_checkpoint(path: PathLike) -> dict:
+    """Load and check a checkpoint dict (weights on CPU, float32)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInputError(path, "model checkpoint does not exist")
+    try:
+        # TorchVersion: provenance of checkpoints written before versions were stored as plain strings
+        with torch.serialization.safe_globals([torch.torch_version.TorchVersion]):
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle, zip and torch raise many types for a corrupt file
+        raise InvalidInputError(path, f"cannot read model checkpoint ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise InvalidInputError(path, f"not a lesionkit checkpoint (expected format {FORMAT!r})")
+    return payload
+
+
+def load_model(path: PathLike | Sequence[PathLike] | None = None) -> SegmentationModel:
+    """Load a checkpoint, or several as an ensemble (they must share space and normalisation); None = shipped model.
+
+    The model is returned in eval mode, float32, on the CPU.
+    """
+    paths = [default_model_path()] if path is None else [path] if isinstance(path, str | Path) else list(path)
+    if not paths:
+        raise ValueError("load_model needs at least one checkpoint")
+    payloads = [read_checkpoint(p) for p in paths]
+    networks = []
+    for p, payload in zip(paths, payloads, strict=True):
+        if payload["space"] != payloads[0]["space"] or payload["normalization"] != payloads[0]["normalization"]:
+            raise InvalidInputError(p, f"ensemble member differs in space or normalisation from {paths[0]}")
+        network = build_network(payload["network"])
+        weights = payload["state_dict"]
+        network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()})
+        networks.append(network)
+    first = payloads[0]
+    model = SegmentationModel(
+        networks, first["network"], first["normalization"], first["space"], first["spacing"], first["roi_size"],
+        {**first["provenance"], "checkpoints": [str(p) for p in paths]},
+    )
+    return model.eval()

@@ -1,0 +1,321 @@
+"""Training: zoom-in on small random crops, then zoom-out fine-tuning on large ones (Tomita et al. 2020).
+
+``train(config, data, out_dir)`` is a short composition of the small functions below. Adam with cosine
+annealing and warm restarts; a snapshot checkpoint at the end of every cosine cycle; validation with a
+local Dice on whole volumes (sliding window) and best-checkpoint selection; a CSV log (and TensorBoard
+when installed); AMP on CUDA; DDP when launched by ``torchrun`` (or any launcher that sets ``WORLD_SIZE``).
+
+Resuming is exact: the random crops and augmentations of step ``s`` are drawn from a generator seeded
+by ``(seed, s, rank)``, so a run restarted from ``last.pt`` (weights, optimiser, scheduler, step, torch
+RNG) produces the same weights as one that was never interrupted.
+
+Outputs in ``out_dir``: ``best.pt`` (best validation Dice), ``snapshot-NN.pt`` (end of each cosine cycle),
+``final.pt``, ``last.pt`` (resume state), ``log.csv``, ``config.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from lesionkit.io.atomic import atomic_path, write_text
+from lesionkit.io.cohort import MNI_SPACE, load_cohort
+from lesionkit.io.errors import InvalidInputError
+from lesionkit.model.augment import augment, build_augmentation
+from lesionkit.model.checkpoint import SegmentationModel, save_checkpoint
+from lesionkit.model.config import StageConfig, TrainConfig
+from lesionkit.model.data import Sample, load_samples, split_cases
+from lesionkit.model.inference import predict_array
+from lesionkit.model.losses import BCEDiceLoss
+from lesionkit.model.networks import build_network
+from lesionkit.model.normalize import DEFAULT_NORMALIZATION
+from lesionkit.model.sampling import crop_slices, extract_crop, round_up_crop
+from lesionkit.typing import PathLike
+
+__all__ = ["dice_score", "train"]
+
+LOG_COLUMNS = ("epoch", "stage", "step", "lr", "loss", "val_dice", "seconds")
+
+
+@dataclass
+class _Dist:
+    rank: int = 0
+    world: int = 1
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def dice_score(prediction: np.ndarray, truth: np.ndarray) -> float:
+    """Dice of two binary masks; 1.0 when both are empty (the ATLAS convention). Local, because
+    ``lesionkit.metrics`` is a later stage of the data flow than the model."""
+    p, t = prediction > 0, truth > 0
+    total = int(p.sum()) + int(t.sum())
+    return 1.0 if total == 0 else 2.0 * int((p & t).sum()) / total
+
+
+def _init_distributed() -> _Dist:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    cuda = torch.cuda.is_available()
+    if world <= 1:
+        return _Dist(device=torch.device("cuda" if cuda else "cpu"))
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if cuda else "gloo")
+    rank = dist.get_rank()
+    local = int(os.environ.get("LOCAL_RANK", rank))
+    device = torch.device(f"cuda:{local}") if cuda else torch.device("cpu")
+    if cuda:
+        torch.cuda.set_device(device)
+    return _Dist(rank, dist.get_world_size(), device)
+
+
+def _stages(config: TrainConfig) -> list[tuple[str, StageConfig, int]]:
+    """(name, stage, first epoch) for the non-empty stages."""
+    out, first = [], 0
+    for name in ("zoom_in", "zoom_out"):
+        stage = getattr(config, name)
+        if stage.epochs > 0:
+            out.append((name, stage, first))
+            first += stage.epochs
+    if not out:
+        raise ValueError("both training stages have 0 epochs")
+    return out
+
+
+def _stage_at(stages: list[tuple[str, StageConfig, int]], epoch: int) -> tuple[str, StageConfig, int]:
+    return [s for s in stages if s[2] <= epoch][-1]
+
+
+def _optimizer(model: nn.Module, stage: StageConfig, steps_per_epoch: int):
+    optimizer = torch.optim.Adam(model.parameters(), lr=stage.lr)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+        optimizer, T_0=max(1, stage.cycle_epochs * steps_per_epoch), eta_min=stage.lr * 0.01
+    )
+    return optimizer, scheduler
+
+
+def _batch(
+    samples: list[Sample], stage: StageConfig, crop: tuple[int, int, int], config: TrainConfig, transform,
+    step: int, rank: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The crops of global step ``step`` on ``rank`` (deterministic in (seed, step, rank))."""
+    rng = np.random.default_rng([config.seed, step, rank])
+    images, labels = [], []
+    for _ in range(stage.batch_size):
+        sample = samples[int(rng.integers(len(samples)))]
+        slices = crop_slices(sample.image.shape, crop, rng, sample.lesion_voxels, config.lesion_fraction)
+        image = extract_crop(sample.image, slices, crop, fill=float(sample.image.min())).astype(np.float32)[None]
+        label = extract_crop(sample.mask, slices, crop).astype(np.float32)[None]
+        image, label = augment(transform, image, label, int(rng.integers(2**31)))
+        images.append(image)
+        labels.append(label)
+    return torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(labels))
+
+
+def _validate(
+    network: nn.Module, samples: list[Sample], config: TrainConfig, dist: _Dist
+) -> float:
+    """Mean whole-volume Dice over the validation samples (float32 CPU/GPU sliding window)."""
+    wrapper = SegmentationModel([network], config.network.to_dict(), roi_size=config.roi_size)
+    scores = []
+    for sample in samples:
+        probability = _predict(wrapper, sample.image.astype(np.float32), dist.device)
+        scores.append(dice_score(probability >= config.threshold, sample.mask))
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def _predict(model: SegmentationModel, image: np.ndarray, device: torch.device) -> np.ndarray:
+    if device.type == "cpu":
+        return predict_array(model, image, normalize=False)
+    model.to(device)
+    from monai.inferers import sliding_window_inference
+
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
+        roi = round_up_crop([min(r, s) for r, s in zip(model.roi_size, image.shape, strict=True)], model.divisor)
+        x = torch.from_numpy(image)[None, None].to(device)
+        out = sliding_window_inference(x, roi, 2, model, 0.25, "gaussian", cval=float(image.min()))
+    return out[0, 0].float().cpu().numpy()
+
+
+def _append_log(path: Path, row: dict) -> None:
+    new = not path.exists()
+    with path.open("a", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=LOG_COLUMNS)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def _save_state(path: Path, model: nn.Module, optimizer, scheduler, epoch: int, stage: str, best: float) -> None:
+    state = {
+        "model": getattr(model, "module", model).state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "epoch": epoch,
+        "stage": stage,
+        "best": best,
+        "torch_rng": torch.get_rng_state(),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _provenance(data: PathLike, train_ids: list[str], val_ids: list[str], config: TrainConfig, **metrics) -> dict:
+    from lesionkit import __version__
+
+    return {
+        "lesionkit_version": __version__,
+        "torch_version": str(torch.__version__),
+        "training_data": {"path": str(data), "n_train": len(train_ids), "n_val": len(val_ids),
+                          "train_ids": train_ids, "val_ids": val_ids},
+        "config": config.to_dict(),
+        "metrics": metrics,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def train(
+    config: TrainConfig, data: PathLike, out_dir: PathLike, *, resume: bool = False, progress: bool = True
+) -> Path:
+    """Train on every case with a mask under ``data`` (any layout ``load_cohort`` reads); returns ``best.pt``."""
+    dist = _init_distributed()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(config.seed)
+
+    train_cases, val_cases = split_cases(load_cohort(data), config.val_fraction, config.seed)
+    if not train_cases:
+        raise InvalidInputError(data, "no case with both a T1w image and a lesion mask to train on")
+    train_samples = load_samples(train_cases, DEFAULT_NORMALIZATION)
+    val_samples = load_samples(val_cases[: config.val_max_cases], DEFAULT_NORMALIZATION) if dist.main else []
+    train_ids, val_ids = [s.case_id for s in train_samples], [c.id for c in val_cases]
+
+    network = build_network(config.network).to(dist.device)
+    cpu = dist.device.type == "cpu"
+    if cpu:  # oneDNN's 3-D convolution backward is several times faster in channels-last layout
+        network = network.to(memory_format=torch.channels_last_3d)
+    model: nn.Module = network
+    if dist.world > 1:
+        model = nn.parallel.DistributedDataParallel(network, device_ids=None if cpu else [dist.device])
+    loss_fn = BCEDiceLoss(config.bce_weight, config.dice_weight)
+    amp = config.amp and not cpu
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    transform = build_augmentation(config.augment)
+    divisor = config.network.stem_stride * 2 ** (len(config.network.widths) - 1)
+    steps_per_epoch = config.steps_per_epoch or max(
+        1, math.ceil(len(train_samples) / (config.zoom_in.batch_size * dist.world))
+    )
+    stages = _stages(config)
+    total_epochs = sum(s.epochs for _, s, _ in stages)
+
+    start, best, current = 0, -1.0, None
+    state = None
+    if resume and (out / "last.pt").exists():
+        state = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
+        network.load_state_dict(state["model"])
+        start, best = int(state["epoch"]), float(state["best"])
+        torch.set_rng_state(state["torch_rng"])
+    if dist.main:
+        write_text(out / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+
+    bar = _progress(progress and dist.main, total_epochs * steps_per_epoch, start * steps_per_epoch)
+    writer = _tensorboard(out) if config.tensorboard and dist.main else None
+    optimizer = scheduler = None
+    for epoch in range(start, total_epochs):
+        name, stage, first = _stage_at(stages, epoch)
+        if name != current:
+            optimizer, scheduler = _optimizer(model, stage, steps_per_epoch)
+            if state is not None and state["stage"] == name:
+                optimizer.load_state_dict(state["optimizer"])
+                scheduler.load_state_dict(state["scheduler"])
+            current = name
+        crop = round_up_crop(stage.crop, divisor)
+        started, losses = time.time(), []
+        model.train()
+        for i in range(steps_per_epoch):
+            step = epoch * steps_per_epoch + i
+            images, labels = _batch(train_samples, stage, crop, config, transform, step, dist.rank)
+            images, labels = images.to(dist.device), labels.to(dist.device)
+            if cpu:
+                images = images.contiguous(memory_format=torch.channels_last_3d)
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(dist.device.type, dtype=torch.float16, enabled=amp):
+                loss = loss_fn(model(images), labels)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            losses.append(float(loss.detach()))
+            if bar is not None:
+                description = f"{name} epoch {epoch + 1}/{total_epochs} loss {losses[-1]:.3f}"
+                bar[0].update(bar[1], advance=1, description=description)
+        row = {"epoch": epoch + 1, "stage": name, "step": (epoch + 1) * steps_per_epoch,
+               "lr": f"{optimizer.param_groups[0]['lr']:.3g}", "loss": f"{np.mean(losses):.4f}", "val_dice": ""}
+        if dist.main:
+            cycle_end = (epoch + 1 - first) % stage.cycle_epochs == 0 or epoch + 1 == first + stage.epochs
+            if cycle_end:
+                save_checkpoint(out / f"snapshot-{epoch + 1:04d}.pt", network, config.network,
+                                roi_size=config.roi_size, space=MNI_SPACE,
+                                provenance=_provenance(data, train_ids, val_ids, config, epoch=epoch + 1))
+            if val_samples and ((epoch + 1) % config.val_every == 0 or epoch + 1 == total_epochs):
+                score = _validate(network, val_samples, config, dist)
+                row["val_dice"] = f"{score:.4f}"
+                if score > best:
+                    best = score
+                    save_checkpoint(out / "best.pt", network, config.network, roi_size=config.roi_size,
+                                    provenance=_provenance(data, train_ids, val_ids, config, epoch=epoch + 1,
+                                                           val_dice=score))
+                if writer is not None:
+                    writer.add_scalar("val/dice", score, epoch + 1)
+            row["seconds"] = f"{time.time() - started:.1f}"
+            _append_log(out / "log.csv", row)
+            if writer is not None:
+                writer.add_scalar("train/loss", float(row["loss"]), epoch + 1)
+                writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], epoch + 1)
+            _save_state(out / "last.pt", model, optimizer, scheduler, epoch + 1, name, best)
+    if bar is not None:
+        bar[0].stop()
+    if writer is not None:
+        writer.close()
+    if dist.main:
+        save_checkpoint(out / "final.pt", network, config.network, roi_size=config.roi_size,
+                        provenance=_provenance(data, train_ids, val_ids, config, epoch=total_epochs))
+        if not (out / "best.pt").exists():  # no validation split: the final weights are the best we know
+            save_checkpoint(out / "best.pt", network, config.network, roi_size=config.roi_size,
+                            provenance=_provenance(data, train_ids, val_ids, config, epoch=total_epochs))
+    if dist.world > 1:
+        torch.distributed.barrier()
+    return out / "best.pt"
+
+
+def _progress(enabled: bool, total: int, done: int):
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    bar.start()
+    return bar, bar.add_task("training", total=total, completed=done)
+
+
+def _tensorboard(out: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # TensorBoard is optional
+        return None
+    return SummaryWriter(str(out / "tensorboard"))

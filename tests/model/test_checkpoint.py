@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+import torch
+
+from lesionkit.io import InvalidInputError
+from lesionkit.model import NetworkConfig, build_network, load_model, predict_array, save_checkpoint
+
+
+def _net():
+    torch.manual_seed(0)
+    config = NetworkConfig(widths=[8, 16], stem_stride=2)
+    return build_network(config), config
+
+
+def test_round_trip_keeps_weights_and_metadata(tmp_path):
+    net, config = _net()
+    path = save_checkpoint(tmp_path / "m.pt", net, config, roi_size=(16, 16, 16), provenance={"metrics": {"dice": 0.5}})
+    model = load_model(path)
+    assert not model.training
+    assert model.space == "MNI152NLin2009aSym" and model.roi_size == (16, 16, 16) and model.divisor == 4
+    assert model.provenance["metrics"] == {"dice": 0.5}
+    for key, value in net.state_dict().items():
+        torch.testing.assert_close(model.networks[0].state_dict()[key], value)
+
+
+def test_half_precision_checkpoint_is_smaller_and_predicts_alike(tmp_path):
+    net, config = _net()
+    full = save_checkpoint(tmp_path / "full.pt", net, config, roi_size=(16, 16, 16))
+    half = save_checkpoint(tmp_path / "half.pt", net, config, roi_size=(16, 16, 16), half=True)
+    assert half.stat().st_size < 0.7 * full.stat().st_size
+    image = np.random.default_rng(0).normal(100, 10, (16, 20, 12)).astype(np.float32)
+    a, b = predict_array(load_model(full), image), predict_array(load_model(half), image)
+    np.testing.assert_allclose(a, b, atol=2e-2)
+
+
+def test_ensemble_of_checkpoints(tmp_path):
+    net, config = _net()
+    paths = [save_checkpoint(tmp_path / f"{i}.pt", net, config) for i in range(2)]
+    assert len(load_model(paths).networks) == 2
+
+
+def test_bad_checkpoints_are_invalid_input(tmp_path):
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        load_model(tmp_path / "missing.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(InvalidInputError, match="junk.pt"):
+        load_model(junk)
+    torch.save({"something": 1}, tmp_path / "other.pt")
+    with pytest.raises(InvalidInputError, match="not a lesionkit checkpoint"):
+        load_model(tmp_path / "other.pt")

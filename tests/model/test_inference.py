@@ -1,0 +1,88 @@
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+
+from lesionkit.model.checkpoint import SegmentationModel
+from lesionkit.model.inference import predict_array, segment, threshold_probability
+
+
+class DarkVoxels(torch.nn.Module):
+    """Stub network: a logit that is high where the (z-scored) intensity is very low."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return -20.0 * (x + 4.0)
+
+
+def _stub(roi=(16, 16, 16)) -> SegmentationModel:
+    # No percentile clipping: the tiny test lesions are rarer than the clipped 0.5 % tail.
+    no_clip = {"clip_percentiles": [0.0, 100.0]}
+    return SegmentationModel([DarkVoxels()], {"widths": [8, 16], "stem_stride": 1}, no_clip, roi_size=roi)
+
+
+def _head(shape) -> np.ndarray:
+    image = np.full(shape, 100.0, np.float32)
+    image += np.random.default_rng(0).normal(0, 1, shape).astype(np.float32)
+    return image
+
+
+@pytest.mark.parametrize("shape", [(33, 27, 21), (16, 16, 16), (7, 40, 9)])
+def test_segment_keeps_shape_and_affine(shape):
+    affine = np.array([[0.9, 0.1, 0, -30], [0, 1.1, 0, 12], [0, 0, 2.0, 5], [0, 0, 0, 1]])
+    image = nib.Nifti1Image(_head(shape), affine)
+    out = segment(_stub(), image)
+    assert out.shape == shape
+    np.testing.assert_array_equal(out.affine, affine)
+    assert out.get_data_dtype() == np.float32
+
+
+def test_lesion_at_the_edge_of_the_volume_is_found():
+    # Tomita et al. scored a centre crop only; a lesion in the corner would be lost. The volume is
+    # many windows wide, so the corner is only reached if the sliding window covers everything.
+    image = _head((60, 52, 44))
+    image[:5, :5, -5:] = 50.0  # corner lesion
+    image[28:32, 24:28, 20:24] = 50.0  # central lesion
+    truth = image <= 50
+    probability = predict_array(_stub(), image)
+    found = probability >= 0.5
+    assert found[:5, :5, -5:].all()
+    assert found[28:32, 24:28, 20:24].all()
+    assert (found == truth).mean() > 0.999
+
+
+def test_tta_averages_the_flipped_prediction():
+    class LeftBiased(torch.nn.Module):
+        def forward(self, x):
+            ramp = torch.linspace(-3, 3, x.shape[2]).view(1, 1, -1, 1, 1)
+            return ramp.expand_as(x).clone()
+
+    model = SegmentationModel([LeftBiased()], {"widths": [8], "stem_stride": 1}, roi_size=(16, 16, 16))
+    image = _head((16, 16, 16))
+    plain = predict_array(model, image)
+    flipped = predict_array(model, image, tta=True)
+    assert plain[0].mean() < 0.1 and plain[-1].mean() > 0.9
+    np.testing.assert_allclose(flipped, 0.5, atol=1e-5)
+
+
+def test_ensemble_averages_members():
+    class Constant(torch.nn.Module):
+        def __init__(self, value):
+            super().__init__()
+            self.value = value
+
+        def forward(self, x):
+            return torch.full_like(x, self.value)
+
+    model = SegmentationModel([Constant(10.0), Constant(-10.0)], {"widths": [8], "stem_stride": 1}, roi_size=(8, 8, 8))
+    np.testing.assert_allclose(predict_array(model, _head((8, 8, 8))), 0.5, atol=1e-4)
+
+
+def test_threshold_and_min_size():
+    probability = np.zeros((20, 20, 20), np.float32)
+    probability[2:8, 2:8, 2:8] = 0.9  # 216 voxels
+    probability[15, 15, 15] = 0.8  # 1 voxel
+    probability[10, 10, 10] = 0.4  # below threshold
+    mask = threshold_probability(probability, 0.5)
+    assert mask.dtype == np.uint8 and mask.sum() == 217
+    assert threshold_probability(probability, 0.5, min_size=10).sum() == 216
+    assert threshold_probability(probability, 0.3).sum() == 218

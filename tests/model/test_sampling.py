@@ -1,0 +1,40 @@
+import numpy as np
+
+from lesionkit.model.sampling import crop_slices, extract_crop, round_up_crop
+
+
+def test_round_up_crop():
+    assert round_up_crop([144, 172, 168], 8) == (144, 176, 168)
+    assert round_up_crop([64, 64, 64], 16) == (64, 64, 64)
+
+
+def test_uniform_crops_stay_inside_volume():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        slices = crop_slices((30, 40, 50), (16, 16, 16), rng)
+        assert all(0 <= s.start and s.stop <= n for s, n in zip(slices, (30, 40, 50), strict=True))
+
+
+def test_lesion_aware_crops_contain_the_lesion():
+    rng = np.random.default_rng(1)
+    lesion = np.array([[3, 35, 45]])
+    hits = sum(
+        all(s.start <= c < s.stop for s, c in zip(crop_slices((40, 40, 50), (16, 16, 16), rng, lesion, 1.0), lesion[0],
+                                                    strict=True))
+        for _ in range(30)
+    )
+    assert hits == 30
+    uniform = sum(
+        all(s.start <= c < s.stop for s, c in zip(crop_slices((40, 40, 50), (16, 16, 16), rng, lesion, 0.0), lesion[0],
+                                                    strict=True))
+        for _ in range(30)
+    )
+    assert uniform < 30
+
+
+def test_extract_crop_pads_small_volumes():
+    volume = np.ones((5, 20, 20), np.float32)
+    slices = crop_slices(volume.shape, (8, 8, 8), np.random.default_rng(0))
+    crop = extract_crop(volume, slices, (8, 8, 8), fill=-1)
+    assert crop.shape == (8, 8, 8)
+    assert (crop[5:] == -1).all() and (crop[:5] == 1).all()

@@ -1,0 +1,135 @@
+import csv
+import socket
+
+import numpy as np
+import pytest
+import torch
+
+import lesionkit.model.train as train_module
+from lesionkit.model import load_config, load_model, predict_array
+from lesionkit.model.train import dice_score, train
+
+
+def _tiny_config(**overrides):
+    values = {
+        "network": {"widths": [8, 16], "stem_stride": 1},
+        "zoom_in": {"epochs": 2, "crop": [16, 16, 16], "lr": 1e-2, "cycle_epochs": 1, "batch_size": 2},
+        "zoom_out": {"epochs": 1, "crop": [24, 24, 24], "lr": 1e-3, "cycle_epochs": 1},
+        "steps_per_epoch": 2,
+        "lesion_fraction": 0.5,
+        "val_fraction": 0.0,
+        "tensorboard": False,
+        "roi_size": [16, 16, 16],
+    }
+    for key, value in overrides.items():
+        values[key] = {**values[key], **value} if isinstance(value, dict) else value
+    return load_config(overrides=values)
+
+
+def _weights(path):
+    return load_model(path).networks[0].state_dict()
+
+
+def test_dice_score():
+    a = np.zeros((4, 4, 4), bool)
+    assert dice_score(a, a) == 1.0
+    b = a.copy()
+    b[0, 0, :2] = True
+    a[0, 0, :1] = True
+    assert dice_score(a, b) == pytest.approx(2 / 3)
+
+
+def test_training_writes_checkpoints_logs_and_snapshots(tiny_cohort, tmp_path):
+    config = _tiny_config(val_fraction=0.4, val_every=1)
+    best = train(config, tiny_cohort, tmp_path / "run", progress=False)
+    names = {p.name for p in (tmp_path / "run").iterdir()}
+    assert best.name == "best.pt" and best.exists()
+    # one snapshot per cosine cycle: zoom-in cycles end at epochs 1 and 2, zoom-out at 3
+    assert {"snapshot-0001.pt", "snapshot-0002.pt", "snapshot-0003.pt", "final.pt", "last.pt", "log.csv"} <= names
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    assert [r["stage"] for r in rows] == ["zoom_in", "zoom_in", "zoom_out"]
+    assert all(r["val_dice"] != "" for r in rows)
+    model = load_model(best)
+    assert model.provenance["training_data"]["n_val"] == 1
+    assert 0.0 <= model.provenance["metrics"]["val_dice"] <= 1.0
+
+
+def test_resume_reproduces_the_uninterrupted_run(tiny_cohort, tmp_path, monkeypatch):
+    config = _tiny_config(augment=1.0)
+    train(config, tiny_cohort, tmp_path / "straight", progress=False)
+
+    real_save = train_module._save_state
+
+    def save_then_crash(path, model, optimizer, scheduler, epoch, stage, best):
+        real_save(path, model, optimizer, scheduler, epoch, stage, best)
+        if epoch == 2:  # killed after the checkpoint of epoch 2, before the zoom-out stage
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "_save_state", save_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tiny_cohort, tmp_path / "resumed", progress=False)
+    assert not (tmp_path / "resumed" / "final.pt").exists()
+    monkeypatch.setattr(train_module, "_save_state", real_save)
+    train(config, tiny_cohort, tmp_path / "resumed", resume=True, progress=False)
+
+    straight, resumed = _weights(tmp_path / "straight" / "final.pt"), _weights(tmp_path / "resumed" / "final.pt")
+    for key in straight:
+        assert torch.equal(straight[key], resumed[key]), key
+    fresh = _weights(tmp_path / "straight" / "snapshot-0001.pt")
+    assert any(not torch.equal(fresh[k], straight[k]) for k in straight)  # the comparison is not vacuous
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, world: int, port: int, data: str, out: str) -> None:
+    import os
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    train(_tiny_config(), data, out, progress=False)
+    # every rank must end with the same weights (gradients were all-reduced)
+    network = train_module.build_network(_tiny_config().network)
+    torch.save({"rank": rank}, f"{out}/rank{rank}.done")
+    del network
+    torch.distributed.destroy_process_group()
+
+
+def test_two_process_cpu_ddp_run_completes(tiny_cohort, tmp_path):
+    import torch.multiprocessing as mp
+
+    out = tmp_path / "ddp"
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(tiny_cohort), str(out)), nprocs=2, join=True)
+    assert (out / "rank0.done").exists() and (out / "rank1.done").exists()
+    rows = list(csv.DictReader((out / "log.csv").open()))
+    assert len(rows) == 3  # only rank 0 logs
+    assert load_model(out / "final.pt").networks[0] is not None
+
+
+@pytest.mark.slow
+@pytest.mark.ci_slow
+def test_tiny_network_overfits_two_synthetic_subjects(tmp_path):
+    from lesionkit.synth import generate_cohort
+
+    data = tmp_path / "synth"
+    generate_cohort(data, 2, seed=11, resolution=2.0, progress=False)
+    config = load_config(overrides={
+        "network": {"widths": [8, 16, 32], "stem_stride": 1},
+        "zoom_in": {"epochs": 12, "crop": [48, 48, 48], "lr": 3e-3, "cycle_epochs": 12, "batch_size": 2},
+        "zoom_out": {"epochs": 0, "crop": [64, 64, 64], "lr": 1e-3, "cycle_epochs": 1},
+        "steps_per_epoch": 20, "lesion_fraction": 0.8, "augment": 0.0, "val_fraction": 0.0,
+        "tensorboard": False, "roi_size": [64, 64, 64],
+    })
+    best = train(config, data, tmp_path / "run", progress=False)
+    model = load_model(best)
+    from lesionkit.io import load_case_mask, load_cohort, load_image
+
+    scores = []
+    for case in load_cohort(data):
+        probability = predict_array(model, np.asarray(load_image(case.t1w).dataobj))
+        scores.append(dice_score(probability >= 0.5, np.asarray(load_case_mask(case).dataobj)))
+    assert min(scores) > 0.9, scores

@@ -60,11 +60,18 @@ def test_lesions_are_darker_than_white_matter(subject):
 
 
 def test_lookalikes_are_dark_but_unlabelled(subject):
-    pvs = (subject.lookalikes & 1).astype(bool)
-    assert pvs.sum() > 10
-    assert not (pvs & subject.mask.astype(bool)).any()
-    caps = (subject.lookalikes & 2).astype(bool)
-    assert caps.any() and not (caps & subject.mask.astype(bool)).any()
+    from lesionkit.synth.anatomy import Tissue
+
+    lesion = subject.mask.astype(bool)
+    healthy_wm = (subject.tissue == Tissue.WM) & ~lesion & (subject.lookalikes == 0)
+    wm_ref = np.median(subject.t1w[healthy_wm])
+    for bit in (1, 2, 4):  # perivascular spaces, periventricular caps, enlarged sulci
+        region = (subject.lookalikes & bit).astype(bool)
+        assert region.sum() > 10, bit
+        assert not (region & lesion).any(), bit
+        assert np.median(subject.t1w[region]) < wm_ref, bit
+    assert subject.brain.sum() > 0.5 * (subject.tissue > 0).sum() * 0.5
+    assert not (subject.brain & (subject.tissue == Tissue.SCALP)).any()
 
 
 def test_profile_sets_intensity_scale():

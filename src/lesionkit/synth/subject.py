@@ -44,6 +44,11 @@ class SyntheticSubject:
     """With ``native=True``: ``t1w``, ``mask``, ``affine`` of the native grid and ``to_mni`` (4×4, RAS mm)."""
 
     @property
+    def brain(self) -> np.ndarray:
+        """bool brain mask (CSF, grey and white matter; no skull, scalp or air)."""
+        return (self.tissue >= Tissue.CSF) & (self.tissue <= Tissue.INFRA_WM)
+
+    @property
     def n_lesions(self) -> int:
         return len(self.lesions)
 

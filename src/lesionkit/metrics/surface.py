@@ -93,7 +93,8 @@ def _nearest(points: np.ndarray, target: np.ndarray, target_points: np.ndarray, 
         inner = radius * min(scale)
         steps = offsets @ strides
         missed = []
-        for chunk in np.array_split(todo, max(1, todo.size * len(steps) // _GATHER_LIMIT)):  # bounded memory
+        n_chunks = todo.size * len(steps) // _GATHER_LIMIT + 1  # bounded memory
+        for chunk in (todo,) if n_chunks == 1 else np.array_split(todo, n_chunks):
             hits = flat[points[chunk, None] + steps[None, :]]
             first = hits.argmax(axis=1)
             found = hits[np.arange(len(chunk)), first]

@@ -109,3 +109,15 @@ def test_percentile_equals_numpy(rng):
         values = rng.exponential(3.0, n)
         for q in (0.0, 50.0, 95.0, 100.0):
             assert _percentile(values, q) == pytest.approx(np.percentile(values, q), rel=1e-12)
+
+
+def test_chunked_gathers_give_the_same_distances(rng, monkeypatch):
+    from lesionkit.metrics import surface
+
+    truth = random_blobs((20, 20, 20), rng, n=2)
+    pred = np.roll(truth, 2, axis=2)
+    expected = surface_distances(pred, truth, (1.0, 0.8, 1.3))
+    monkeypatch.setattr(surface, "_GATHER_LIMIT", 500)  # many small chunks
+    chunked = surface_distances(pred, truth, (1.0, 0.8, 1.3))
+    for a, b in zip(expected, chunked, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -34,7 +34,7 @@ def _time_resolution(resolution: float, n: int, seed: int, folder: Path) -> dict
     synth, save = [], []
     for index in range(1, n + 1):
         start = time.perf_counter()
-        _make_subject((str(folder / f"r{resolution:g}"), 1, index, seed, resolution, "mni", profile))
+        _make_subject((str(folder / f"r{resolution:g}"), 1, index, seed, resolution, "mni", profile, False))
         synth.append(time.perf_counter() - start)
         # peer: nibabel saving the same arrays (regenerated untimed), same dtypes and compression
         subject = generate_subject(subject_seed(seed, 1, index), resolution, profile)

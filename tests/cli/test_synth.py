@@ -34,6 +34,14 @@ def test_synth_rejects_zero_subjects(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+def test_synth_refuses_a_file_as_output_folder(tmp_path, capsys):
+    target = tmp_path / "file.txt"
+    target.write_text("keep me")
+    assert main(["synth", str(target), "--subjects", "1", "--resolution", "2", "--quiet"]) == 2
+    assert "not a folder" in capsys.readouterr().out
+    assert target.read_text() == "keep me"
+
+
 @pytest.mark.slow
 @pytest.mark.ci_slow
 def test_synth_1mm_two_subjects(tmp_path):

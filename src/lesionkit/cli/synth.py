@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -23,6 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         "the true native-to-MNI transform; both: both")
     parser.add_argument("--cohorts", type=int, default=None, help="number of cohorts/sites (default ceil(sqrt(N)))")
     parser.add_argument("--jobs", type=int, default=1, help="parallel worker processes (output is identical)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="regenerate every subject (default: keep subjects an interrupted run already wrote)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -33,7 +36,11 @@ def run(args: argparse.Namespace) -> int:
     if args.subjects < 1 or args.jobs < 1 or (args.cohorts is not None and args.cohorts < 1):
         print("lesionkit synth: --subjects, --jobs and --cohorts must be at least 1")
         return 2
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        print(f"lesionkit synth: {args.out} exists and is not a folder")
+        return 2
     paths = generate_cohort(args.out, args.subjects, args.seed, resolution=args.resolution, space=args.space,
-                            n_cohorts=args.cohorts, jobs=args.jobs, progress=not args.quiet)
+                            n_cohorts=args.cohorts, jobs=args.jobs, progress=not args.quiet,
+                            resume=not args.overwrite)
     print(f"wrote {len(paths)} subjects under {args.out}/Training")
     return 0

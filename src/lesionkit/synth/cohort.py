@@ -8,6 +8,8 @@ Layout (``R001``, ``R002``, … are cohorts/sites, each a small BIDS dataset)::
     OUT/Training/R001/sub-r001s001/ses-1/anat/sub-r001s001_ses-1_space-MNI152NLin2009aSym_T1w.nii.gz
     OUT/Training/R001/sub-r001s001/ses-1/anat/sub-r001s001_ses-1_space-MNI152NLin2009aSym_label-L_desc-T1lesion_mask.nii.gz
 
+Each subject folder also holds ``sub-X_ses-1_synth.json`` (seed, resolution, space and the subject's
+metadata rows), written last: an interrupted run is resumed by running the same command again.
 With ``space="native"`` or ``"both"`` each subject also gets ``space-orig`` T1w and mask and
 ``sub-X_ses-1_from-orig_to-MNI152NLin2009aSym_mode-image_xfm.json`` (see :mod:`lesionkit.synth.native`).
 T1w images are stored as int16 (the site's intensity scale, 0–800 … 0–4000, keeps them exact to
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -69,30 +72,48 @@ def _to_int16(image: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(image), -32768, 32767).astype(np.int16)
 
 
+def _expected_files(anat: Path, stem: str, space: str) -> list[Path]:
+    files = []
+    if space != "native":
+        files += [anat / f"{stem}_space-{MNI_SPACE}_T1w.nii.gz",
+                  anat / f"{stem}_space-{MNI_SPACE}_label-L_desc-T1lesion_mask.nii.gz"]
+    if space != "mni":
+        files += [anat / f"{stem}_space-orig_T1w.nii.gz", anat / f"{stem}_space-orig_label-L_desc-T1lesion_mask.nii.gz",
+                  anat / f"{stem}_from-orig_to-{MNI_SPACE}_mode-image_xfm.json"]
+    return files
+
+
 def _make_subject(task: tuple) -> tuple[Path, dict, list[dict]]:
-    """Generate and write one subject (runs in a worker process with ``jobs > 1``)."""
+    """Generate and write one subject (runs in a worker process with ``jobs > 1``).
+
+    The subject's record (``sub-X_ses-1_synth.json``: seed, resolution, space and its metadata rows) is
+    written last, so with ``resume`` a subject whose record matches and whose files exist is skipped.
+    """
     from lesionkit.synth.native import transform_json
     from lesionkit.synth.subject import generate_subject
 
-    out, cohort, index, seed, resolution, space, profile = task
+    out, cohort, index, seed, resolution, space, profile, resume = task
     subject_id = f"r{cohort:03d}s{index:03d}"
     sub_seed = subject_seed(seed, cohort, index)
-    subject = generate_subject(sub_seed, resolution, profile, subject_id, native=space != "mni")
     anat = Path(out) / "Training" / f"R{cohort:03d}" / f"sub-{subject_id}" / "ses-1" / "anat"
     stem = f"sub-{subject_id}_ses-1"
-    t1_path = anat / f"{stem}_space-{MNI_SPACE}_T1w.nii.gz"
+    files = _expected_files(anat, stem, space)
+    record_path = anat / f"{stem}_synth.json"
+    key = {"Seed": sub_seed, "Resolution": resolution, "Space": space, "ScannerProfile": profile.name}
+    if resume and record_path.exists() and all(f.exists() for f in files):
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        if all(record.get(k) == v for k, v in key.items()):
+            return files[0], record["participant"], record["lesions"]
+
+    subject = generate_subject(sub_seed, resolution, profile, subject_id, native=space != "mni")
     if space != "native":
-        save_nifti(_to_int16(subject.t1w), t1_path, subject.affine)
-        save_nifti(subject.mask, anat / f"{stem}_space-{MNI_SPACE}_label-L_desc-T1lesion_mask.nii.gz",
-                   subject.affine, dtype=np.uint8)
+        save_nifti(_to_int16(subject.t1w), files[0], subject.affine)
+        save_nifti(subject.mask, files[1], subject.affine, dtype=np.uint8)
     if subject.native is not None:
         native = subject.native
-        save_nifti(_to_int16(native["t1w"]), anat / f"{stem}_space-orig_T1w.nii.gz", native["affine"])
-        save_nifti(native["mask"], anat / f"{stem}_space-orig_label-L_desc-T1lesion_mask.nii.gz", native["affine"],
-                   dtype=np.uint8)
-        write_text(anat / f"{stem}_from-orig_to-{MNI_SPACE}_mode-image_xfm.json", transform_json(native["to_mni"]))
-        if space == "native":
-            t1_path = anat / f"{stem}_space-orig_T1w.nii.gz"
+        save_nifti(_to_int16(native["t1w"]), files[-3], native["affine"])
+        save_nifti(native["mask"], files[-2], native["affine"], dtype=np.uint8)
+        write_text(files[-1], transform_json(native["to_mni"]))
     participant = {
         "participant_id": f"sub-{subject_id}",
         "n_lesions": subject.n_lesions,
@@ -114,7 +135,8 @@ def _make_subject(task: tuple) -> tuple[Path, dict, list[dict]]:
         "centroid_y_mm": lesion["centroid_mm"][1],
         "centroid_z_mm": lesion["centroid_mm"][2],
     } for lesion in subject.lesions]
-    return t1_path, participant, lesions
+    write_text(record_path, json.dumps({**key, "participant": participant, "lesions": lesions}, indent=1) + "\n")
+    return files[0], participant, lesions
 
 
 def _init_worker() -> None:
@@ -143,10 +165,13 @@ def generate_cohort(
     n_cohorts: int | None = None,
     jobs: int = 1,
     progress: bool = True,
+    resume: bool = True,
 ) -> list[Path]:
     """Write ``n_subjects`` synthetic subjects in ``n_cohorts`` sites (default ⌈√n⌉); returns the T1w paths.
 
     Subject ``i`` (0-based) goes to cohort ``i % n_cohorts + 1`` as its subject ``i // n_cohorts + 1``.
+    With ``resume`` (default), subjects already written by an interrupted run with the same seed,
+    resolution and space are kept instead of regenerated (the output is identical either way).
     """
     if n_subjects < 1:
         raise ValueError("n_subjects must be at least 1")
@@ -156,7 +181,7 @@ def generate_cohort(
     out = Path(out_dir)
     profiles = {k: cohort_profile(seed, k) for k in range(1, n_cohorts + 1)}
     tasks = [(str(out), i % n_cohorts + 1, i // n_cohorts + 1, seed, float(resolution), space,
-              profiles[i % n_cohorts + 1]) for i in range(n_subjects)]
+              profiles[i % n_cohorts + 1], resume) for i in range(n_subjects)]
 
     results: list[tuple[Path, dict, list[dict]]] = []
     iterator = _run(tasks, jobs)

@@ -116,11 +116,13 @@ def to_native(
     voxel = tuple(v * scale for v in profile.native_voxel)
     native_affine, shape, to_mni = native_grid(rng, voxel, profile.slice_axis, profile.native_lps, corners_mm)
     source_affine = np.linalg.inv(to_mni) @ affine  # MNI voxel -> native world
-    thick = profile.native_voxel[2] > 1.5  # integrate thick slices over their profile, not point-sample them
-    offsets = (-1 / 3, 0.0, 1 / 3) if thick else (0.0,)
-    image, native_mask, removed = sample_world(np.stack([clean, mask, defaced]), source_affine, native_affine,
-                                               shape, offsets, profile.slice_axis)
-    native_mask, removed = native_mask >= 0.5, removed >= 0.5
+    # integrate thick slices over their profile (one sample per source voxel across the slice), not point-sample
+    n_samples = max(1, int(round(profile.native_voxel[2] / profile.native_voxel[0])))
+    offsets = tuple((np.arange(n_samples) + 0.5) / n_samples - 0.5)
+    image, native_mask = sample_world(np.stack([clean, mask.astype(np.float32)]), source_affine, native_affine,
+                                      shape, offsets, profile.slice_axis)
+    native_mask = native_mask >= 0.5  # the same partial-volume rule as the MNI mask
+    removed = sample_world(defaced.astype(np.float32), source_affine, native_affine, shape) >= 0.5
     flat = dataclasses.replace(profile, slice_thickness=1.0)  # the grid itself is thick; no extra blur
     t1w = apply_scanner(rng, image, flat, 1.0, wm_level)
     t1w[removed] = 0.0

@@ -2,7 +2,11 @@
 
 Grey T1w with the lesion contour in a bright colour; the title gives the subject, the largest
 lesion's volume and the total. Used for ``docs/synthetic_montage.png`` (``lesionkit montage``) and
-for eyeballing any cohort that :func:`lesionkit.io.load_cohort` reads.
+for eyeballing any cohort that :func:`lesionkit.io.load_cohort` reads. ``docs/synthetic_montage.png`` was made with::
+
+    lesionkit synth /tmp/docs8 --subjects 8 --seed 4 --cohorts 8 --jobs 2
+    lesionkit montage /tmp/docs8 -o docs/synthetic_montage.png \\
+        --participant-label r002s001 r003s001 r005s001 r006s001
 """
 
 from __future__ import annotations

@@ -112,8 +112,9 @@ def preprocess_t1w(
     begin("registration")
     registration = registration or RegistrationSettings()
     fit = register_affine(corrected, registration)
-    done("registration", method="ants.affine_initializer multi-start rigid + ants.registration Affine (Mattes MI)",
-         template="MNI152NLin2009aSym (nilearn, 1 mm)", seconds_by_stage=fit.seconds, **registration.as_dict())
+    done("registration", method="ants.affine_initializer local + global rigid searches, ants.registration Affine",
+         template="MNI152NLin2009aSym (nilearn, 1 mm)", initialisation_chosen=fit.initialisation,
+         seconds_by_stage=fit.seconds, **registration.as_dict())
     transform = fit.transform
 
     begin("brain_mask")

@@ -99,3 +99,12 @@ def test_preprocess_bids_folder_end_to_end(tmp_path):
     assert qc.read_bytes()[:4] == b"\x89PNG"
     assert json.loads((out / "dataset_description.json").read_text())["DatasetType"] == "derivative"
     assert not list(out.rglob(".*tmp*"))
+
+
+def test_invalid_input_in_a_worker_process_exits_3(tmp_path, capsys):
+    bad = _nan_t1(tmp_path)[0]
+    other = _write(tmp_path / "sub-05_T1w.nii.gz", np.zeros((20, 20, 20), np.float32))  # constant: no signal
+    out = tmp_path / "out"
+    assert main(["preprocess", bad, other, str(out), "--jobs", "2"]) == 3
+    assert "invalid input" in capsys.readouterr().err
+    assert not out.exists() or not any(out.rglob("*"))

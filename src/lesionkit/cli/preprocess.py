@@ -61,6 +61,17 @@ def _process(case, mask, output: str, deface: bool, progress=None) -> dict:
     return {"id": case.id, "seconds": sum(step["seconds"] for step in result.steps), "paths": paths}
 
 
+def _process_in_worker(case, mask, output: str, deface: bool) -> dict:
+    """:func:`_process` for a worker process: an invalid input comes back as data (InvalidInputError's
+    two-argument constructor does not survive pickling)."""
+    from lesionkit.io import InvalidInputError
+
+    try:
+        return _process(case, mask, output, deface)
+    except InvalidInputError as error:
+        return {"id": case.id, "error": (str(error.path) if error.path else None, error.problem)}
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
 
@@ -90,9 +101,13 @@ def run(args: argparse.Namespace) -> int:
 
             tasks = {case.id: bar.add_task("queued", total=1, case=case.id) for case in cases}
             with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-                futures = [pool.submit(_process, case, args.mask, args.output, deface) for case in cases]
+                futures = [pool.submit(_process_in_worker, case, args.mask, args.output, deface) for case in cases]
                 for future in futures:
                     done = future.result()
+                    if "error" in done:
+                        from lesionkit.io import InvalidInputError
+
+                        raise InvalidInputError(*done["error"])
                     bar.update(tasks[done["id"]], description=f"done in {done['seconds']:.0f} s", completed=1)
     print(f"wrote {len(cases)} preprocessed scan(s) to {args.output}")
     return 0

@@ -80,13 +80,17 @@ def binarize_mask(data: np.ndarray, path: PathLike | None = None) -> np.ndarray:
     0/1 (any dtype) is accepted; 0/255 (8-bit masks from some viewers) is converted; anything
     else, including NaN or the fractional values of a linearly resampled mask, is refused.
     """
-    values = np.unique(data)
-    if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+    # min/max first: one pass each, where np.unique would sort the whole volume (slow on 1 mm masks).
+    if data.dtype == bool:
+        return data.astype(np.uint8)
+    lo, hi = data.min(), data.max()
+    if data.dtype.kind == "f" and not (np.isfinite(lo) and np.isfinite(hi)):
         raise InvalidInputError(path, "mask contains NaN or infinite values")
-    if np.all(np.isin(values, (0, 1))):
+    if lo >= 0 and hi <= 1 and (data.dtype.kind in "iu" or np.all((data == 0) | (data == 1))):
         return (data == 1).astype(np.uint8)
-    if np.all(np.isin(values, (0, 255))):
+    if lo >= 0 and hi == 255 and np.all((data == 0) | (data == 255)):
         return (data == 255).astype(np.uint8)
+    values = np.unique(data)  # only on the error path, to show the offending values
     shown = ", ".join(f"{v:g}" for v in values[:6]) + (", …" if values.size > 6 else "")
     raise InvalidInputError(path, f"mask is not binary: values {shown} (expected 0/1, or 0/255)")
 

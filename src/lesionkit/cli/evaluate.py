@@ -10,7 +10,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "evaluate",
         help="score predicted masks against true masks (per-case TSV, summary JSON, HTML report)",
         description="Match PRED and TRUTH cases by subject (and session) and write OUT/metrics.tsv (one row per "
-        "case), OUT/summary.json (means, medians, bootstrap 95%% CIs, micro Dice, strata) and OUT/report.html. "
+        "case), OUT/summary.json (means, medians, bootstrap 95 % CIs, micro Dice, strata) and OUT/report.html. "
         "PRED and TRUTH may be BIDS, ATLAS, BIDS-derivative or flat folders of files named by subject. A missing "
         "prediction is scored as an empty mask; masks on different grids are refused (exit 3). Metric "
         "definitions: lesionkit.metrics.pair.",

@@ -12,6 +12,8 @@ Each subject folder also holds ``sub-X_ses-1_synth.json`` (seed, resolution, spa
 metadata rows), written last: an interrupted run is resumed by running the same command again.
 With ``space="native"`` or ``"both"`` each subject also gets ``space-orig`` T1w and mask and
 ``sub-X_ses-1_from-orig_to-MNI152NLin2009aSym_mode-image_xfm.json`` (see :mod:`lesionkit.synth.native`).
+The metadata (counts, volumes, locations) describe the MNI-space mask, the ground truth; a native
+mask is that truth resampled (partial volume ≥ 0.5) and may differ by a few voxels.
 T1w images are stored as int16 (the site's intensity scale, 0–800 … 0–4000, keeps them exact to
 better than 0.1 %), masks as uint8.
 

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["render_evaluation_report", "write_evaluation_report"]
-
-_WHERE = {"render_evaluation_report": "evaluation", "write_evaluation_report": "evaluation"}
+_WHERE = {
+    "render_evaluation_report": "evaluation",
+    "write_evaluation_report": "evaluation",
+    "cohort_montage": "montage",
+    "plot_montage": "montage",
+    "plot_preprocess_qc": "preprocess_qc",
+}
+__all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str):

@@ -49,3 +49,9 @@ def test_bad_checkpoints_are_invalid_input(tmp_path):
     torch.save({"something": 1}, tmp_path / "other.pt")
     with pytest.raises(InvalidInputError, match="not a lesionkit checkpoint"):
         load_model(tmp_path / "other.pt")
+
+
+def test_threshold_travels_with_the_checkpoint(tmp_path):
+    net, config = _net()
+    assert load_model(save_checkpoint(tmp_path / "a.pt", net, config)).threshold == 0.5
+    assert load_model(save_checkpoint(tmp_path / "b.pt", net, config, threshold=0.3)).threshold == 0.3

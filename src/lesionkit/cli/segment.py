@@ -22,7 +22,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", required=True, help="output derivatives folder")
     parser.add_argument("--model", nargs="+", help="checkpoint(s); several = ensemble (default: the shipped model)")
     parser.add_argument("--tta", action="store_true", help="average with the left-right flipped prediction")
-    parser.add_argument("--threshold", type=float, default=0.5, help="probability threshold (default 0.5)")
+    parser.add_argument("--threshold", type=float, help="probability threshold (default: the checkpoint's, "
+                        "chosen on its validation split; 0.5 if it has none)")
     parser.add_argument("--min-size", type=int, default=0, help="drop components smaller than N voxels")
     parser.add_argument("--participant-label", nargs="+", help="subjects to process (without 'sub-')")
     parser.add_argument("--threads", type=int, help="CPU threads for PyTorch")
@@ -79,13 +80,14 @@ def run(args: argparse.Namespace) -> int:
     )
     from lesionkit.model import load_model, segment, threshold_probability
 
-    if not 0.0 < args.threshold < 1.0:
+    if args.threshold is not None and not 0.0 < args.threshold < 1.0:
         print("lesionkit segment: --threshold must be between 0 and 1")
         return 2
     if args.threads:
         torch.set_num_threads(args.threads)
     cases = _cases(args.inputs, args.participant_label)
     model = load_model(args.model)
+    threshold = model.threshold if args.threshold is None else args.threshold
     with Progress(transient=True) as bar:
         task = bar.add_task("segmenting", total=len(cases))
         for case in cases:
@@ -95,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 probability, space = _segment_native(model, image, args.tta), case.space or "orig"
             data = np.asarray(probability.dataobj, dtype=np.float32)
-            mask = threshold_probability(data, args.threshold, args.min_size)
+            mask = threshold_probability(data, threshold, args.min_size)
             kwargs = {"space": space, "label": "L", "desc": "lesionkit"}
             save_nifti(data, derivative_path(args.output, case.subject, case.session, "probseg", **kwargs),
                        image.affine, dtype=np.float32)

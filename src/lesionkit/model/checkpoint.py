@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -39,8 +40,11 @@ class SegmentationModel(nn.Module):
         spacing: Sequence[float] = (1.0, 1.0, 1.0),
         roi_size: Sequence[int] = (128, 160, 128),
         provenance: dict | None = None,
+        threshold: float = 0.5,
     ) -> None:
         super().__init__()
+        self.threshold = float(threshold)
+        """Default probability threshold (chosen on the training run's validation split, else 0.5)."""
         self.networks = nn.ModuleList(networks)
         self.network_config = dict(network_config)
         self.normalization = dict(normalization or DEFAULT_NORMALIZATION)
@@ -71,6 +75,7 @@ def save_checkpoint(
     spacing: Sequence[float] = (1.0, 1.0, 1.0),
     roi_size: Sequence[int] = (128, 160, 128),
     provenance: dict | None = None,
+    threshold: float = 0.5,
     half: bool = False,
 ) -> Path:
     """Atomically write a self-describing checkpoint; ``half=True`` stores float16 weights (half the size)."""
@@ -88,6 +93,7 @@ def save_checkpoint(
         "spacing": [float(s) for s in spacing],
         "roi_size": [int(s) for s in roi_size],
         "provenance": dict(provenance or {}),
+        "threshold": float(threshold),
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,5 +144,6 @@ def load_model(path: PathLike | Sequence[PathLike] | None = None) -> Segmentatio
     model = SegmentationModel(
         networks, first["network"], first["normalization"], first["space"], first["spacing"], first["roi_size"],
         {**first["provenance"], "checkpoints": [str(p) for p in paths]},
+        threshold=float(np.mean([p.get("threshold", 0.5) for p in payloads])),
     )
     return model.eval()

@@ -2,16 +2,17 @@
 
 Two stages.
 
-(1) Rigid initialisation by ``ants.affine_initializer`` (multi-start: each start refined by a short
-gradient descent, best Mattes mutual information kept) on 4 mm copies of both images, run twice:
-a *local* search (±18° around the centre-of-mass alignment) and a *global* one (principal axes aligned,
-then every 90° rotation over the whole sphere). The global search is what lets a head stored upside down
-or turned 90° start in the right basin; on near-upright scans it sometimes lands in a nearby wrong basin
-(measured: 11 mm vs 4 mm mean error on a ``lesionkit.synth`` scan) that the rigid-stage metric cannot
-tell apart, which the local one avoids. The start with the better masked 4 mm Mattes MI is refined; when
-the two disagree by more than ``agreement_mm`` yet their MI is within ``close_match`` (10 %; measured:
-1 % for the synth case above, 30–70 % when one search has failed on a large rotation), both are refined
-by stage (2) and the one with the better final masked Mattes MI is kept.
+(1) Two rigid starts on 4 mm copies of both images: a *local* one (centres of mass aligned, no rotation,
+as ``ants.registration`` starts by default) and a *global* one (``ants.affine_initializer``: principal
+axes aligned, then every 90° rotation over the whole sphere, each refined by a short gradient descent,
+best Mattes mutual information kept). The global search is what lets a head stored upside down or
+turned 90° start in the right basin; on near-upright whole-head scans it (and a ±18° local search) can
+lock onto a wrong basin — the head shrunk until its scalp lies on the skull-stripped template's cortex
+(measured: 11 mm vs 4 mm mean error on a ``lesionkit.synth`` scan) — that the rigid-stage metric cannot
+tell apart (nor could the final affine MI: a whole head shrunk so that its scalp lies on the brain-only
+template's cortex matched slightly better). So the global start is used only when its masked 4 mm Mattes
+MI is better than the local one's by more than ``close_match`` (10 %; measured: 1 % apart on the synth
+case above, 30–70 % when the local search had failed on a 35–180° rotation); otherwise the local start.
 (A plain 30–45° grid search without principal axes failed for some 20–60° rotations.)
 
 (2) An affine refinement (``ants.registration``, Mattes MI) on a 2 mm template with a coarse-to-fine
@@ -44,8 +45,6 @@ class RegistrationSettings:
 
     search_resolution_mm: float = 4.0
     global_step_degrees: float = 90.0
-    local_step_degrees: float = 18.0
-    local_arc_fraction: float = 0.1
     search_local_iterations: int = 10
     template_resolution_mm: float = 2.0
     iterations: tuple[int, ...] = (100, 50, 25)
@@ -53,7 +52,6 @@ class RegistrationSettings:
     smoothing_sigmas: tuple[int, ...] = (2, 1, 0)
     sampling_rate: float = 0.1
     mask_margin_mm: int = 10
-    agreement_mm: float = 5.0
     close_match: float = 0.1
 
     def as_dict(self) -> dict:
@@ -111,30 +109,28 @@ def _initialise(moving, settings: RegistrationSettings, folder: str) -> tuple[di
     fixed = _template_ants(settings.search_resolution_mm)
     mask = _template_mask_ants(settings.search_resolution_mm, settings.mask_margin_mm)
     small = _at_resolution(moving, settings.search_resolution_mm)
-    searches = {
-        "local": dict(search_factor=settings.local_step_degrees, radian_fraction=settings.local_arc_fraction,
-                      use_principal_axis=False),
-        "global": dict(search_factor=settings.global_step_degrees, radian_fraction=1.0, use_principal_axis=True),
-    }
     paths, scores = {}, {}
-    for name, search in searches.items():
-        paths[name] = os.path.join(folder, f"init_{name}.mat")
-        ants.affine_initializer(
-            fixed, small, local_search_iterations=settings.search_local_iterations, txfn=paths[name], **search
-        )
+    # "local": the centres of mass aligned, no rotation (what ants.registration does by default).
+    paths["local"] = os.path.join(folder, "init_local.mat")
+    shift = np.asarray(ants.get_center_of_mass(small)) - np.asarray(ants.get_center_of_mass(fixed))
+    ants.write_transform(
+        ants.create_ants_transform(transform_type="AffineTransform", dimension=3, translation=shift.tolist()),
+        paths["local"],
+    )
+    # "global": principal axes aligned, then every 90° rotation over the sphere, each refined briefly.
+    paths["global"] = os.path.join(folder, "init_global.mat")
+    ants.affine_initializer(
+        fixed, small, search_factor=settings.global_step_degrees, radian_fraction=1.0, use_principal_axis=True,
+        local_search_iterations=settings.search_local_iterations, txfn=paths["global"],
+    )
+    for name in paths:
         warped = ants.apply_transforms(fixed, small, transformlist=[paths[name]], interpolator="linear")
         scores[name] = float(ants.image_similarity(fixed, warped, "MattesMutualInformation", fixed_mask=mask))
     return paths, scores
 
 
-def _disagreement_mm(a: np.ndarray, b: np.ndarray) -> float:
-    """Largest displacement between two point maps over the template brain's bounding box corners."""
-    corners = np.array([[x, y, z, 1.0] for x in (-70, 70) for y in (-105, 70) for z in (-60, 80)])
-    return float(np.max(np.linalg.norm((corners @ np.linalg.inv(a).T - corners @ np.linalg.inv(b).T)[:, :3], axis=1)))
-
-
-def _refine(moving, init_file: str, settings: RegistrationSettings, prefix: str) -> tuple[str, float]:
-    """Affine refinement from ``init_file``; returns (transform file, masked Mattes MI at the final level)."""
+def _refine(moving, init_file: str, settings: RegistrationSettings, prefix: str) -> str:
+    """Affine refinement from ``init_file``; returns the transform file."""
     import ants
 
     fixed = _template_ants(settings.template_resolution_mm)
@@ -153,10 +149,7 @@ def _refine(moving, init_file: str, settings: RegistrationSettings, prefix: str)
         aff_smoothing_sigmas=settings.smoothing_sigmas,
         mask=mask,
     )
-    path = fit["fwdtransforms"][0]
-    # ANTs metrics are distances: the lower Mattes "value", the better the match.
-    score = ants.image_similarity(fixed, fit["warpedmovout"], "MattesMutualInformation", fixed_mask=mask)
-    return path, float(score)
+    return fit["fwdtransforms"][0]
 
 
 def register_affine(
@@ -173,17 +166,13 @@ def register_affine(
         initial = {name: matrix_from_ants_transform(path) for name, path in candidates.items()}
         seconds["initialisation"] = time.perf_counter() - start
         start = time.perf_counter()
-        # ANTs metrics are distances: the lower Mattes "value", the better. Refine only the better start,
-        # unless the two disagree in place yet match about equally well (then refine both, keep the best fit).
-        best = min(scores, key=scores.__getitem__)
-        worst = max(scores, key=scores.__getitem__)
-        close = scores[worst] - scores[best] <= settings.close_match * abs(scores[best])
-        names = [best]
-        if close and _disagreement_mm(initial["local"], initial["global"]) > settings.agreement_mm:
-            names = ["local", "global"]
-        fits = {name: _refine(moving, candidates[name], settings, os.path.join(tmp, f"{name}_")) for name in names}
-        chosen = min(fits, key=lambda name: fits[name][1])
-        transform = matrix_from_ants_transform(fits[chosen][0])
+        # ANTs metrics are distances: the lower Mattes "value", the better. The global search wins only if it
+        # matches clearly better (a large rotation the local search cannot reach); when the two match about
+        # equally well the local, near-upright start is kept, as the global one can lock onto a wrong basin.
+        close = scores["global"] >= scores["local"] - settings.close_match * abs(scores["local"])
+        chosen = "local" if close else "global"
+        fits = {chosen: _refine(moving, candidates[chosen], settings, os.path.join(tmp, f"{chosen}_"))}
+        transform = matrix_from_ants_transform(fits[chosen])
         seconds["affine"] = time.perf_counter() - start
     return AffineRegistration(
         transform=transform, initial_transform=initial[chosen], seconds=seconds, initialisation=chosen

@@ -15,7 +15,7 @@ from lesionkit.model import NetworkConfig, build_network, save_checkpoint
 def tiny_model(tmp_path):
     torch.manual_seed(0)
     config = NetworkConfig(widths=[8, 16], stem_stride=2)
-    return save_checkpoint(tmp_path / "tiny.pt", build_network(config), config, roi_size=(96, 96, 96))
+    return save_checkpoint(tmp_path / "tiny.pt", build_network(config), config, roi_size=(112, 128, 112))
 
 
 def _write(path, shape, affine):

@@ -8,6 +8,7 @@ from lesionkit.io import (
     InvalidInputError,
     binarize_mask,
     check_same_grid,
+    ensure_3d,
     load_image,
     load_mask,
     load_nifti,
@@ -132,3 +133,10 @@ def test_save_is_atomic_when_writing_fails(tmp_path, monkeypatch):
 def test_save_requires_affine_for_arrays(tmp_path):
     with pytest.raises(ValueError, match="affine"):
         save_nifti(np.zeros((2, 2, 2)), tmp_path / "x.nii.gz")
+
+
+def test_ensure_3d_on_in_memory_images():
+    img = nib.Nifti1Image(np.zeros((3, 4, 5, 1), np.float32), np.eye(4))
+    assert ensure_3d(img).shape == (3, 4, 5)
+    with pytest.raises(InvalidInputError, match="<in-memory image>: expected a 3-D volume"):
+        ensure_3d(nib.Nifti1Image(np.zeros((3, 4, 5, 2), np.float32), np.eye(4)))

@@ -10,7 +10,15 @@ from lesionkit.io.bids import (
 )
 from lesionkit.io.cohort import MNI_SPACE, Case, load_case_mask, load_cohort
 from lesionkit.io.errors import InvalidInputError
-from lesionkit.io.nifti import binarize_mask, check_same_grid, load_image, load_mask, load_nifti, save_nifti
+from lesionkit.io.nifti import (
+    binarize_mask,
+    check_same_grid,
+    ensure_3d,
+    load_image,
+    load_mask,
+    load_nifti,
+    save_nifti,
+)
 from lesionkit.io.templates import (
     ATLAS_AFFINE,
     ATLAS_SHAPE,
@@ -32,6 +40,7 @@ __all__ = [
     "binarize_mask",
     "check_same_grid",
     "derivative_path",
+    "ensure_3d",
     "is_atlas_grid",
     "load_case_mask",
     "load_cohort",

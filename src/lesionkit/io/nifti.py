@@ -18,6 +18,7 @@ from lesionkit.typing import PathLike
 __all__ = [
     "AFFINE_TOLERANCE",
     "check_same_grid",
+    "ensure_3d",
     "load_image",
     "load_mask",
     "load_nifti",
@@ -48,16 +49,33 @@ def load_nifti(path: PathLike) -> nib.Nifti1Image:
         raise InvalidInputError(
             path, f"cannot read NIfTI data, the file is truncated or corrupt ({type(exc).__name__}: {exc})"
         ) from exc
+    out = ensure_3d(nib.Nifti1Image(data, img.affine, img.header), path)
+    out.set_filename(str(path))
+    return out
+
+
+def ensure_3d(img: nib.spatialimages.SpatialImage, path: PathLike | None = None) -> nib.Nifti1Image:
+    """Validate an in-memory image as a 3-D volume with a usable affine (what :func:`load_nifti` checks).
+
+    A trailing singleton 4th axis is squeezed; more dimensions, a NaN/inf affine or a singular affine
+    (zero voxel size, degenerate axes) raise :class:`InvalidInputError` naming ``path``.
+    """
+    name = path if path is not None else (img.get_filename() or "<in-memory image>")
+    data = np.asanyarray(img.dataobj)
     while data.ndim > 3 and data.shape[-1] == 1:
         data = data[..., 0]
     if data.ndim != 3:
-        raise InvalidInputError(path, f"expected a 3-D volume, got shape {tuple(img.shape)}")
+        raise InvalidInputError(name, f"expected a 3-D volume, got shape {tuple(img.shape)}")
     if not np.all(np.isfinite(img.affine)):
-        raise InvalidInputError(path, "the affine contains NaN or inf")
-    header = img.header.copy()
-    header.set_data_shape(data.shape)
+        raise InvalidInputError(name, "the affine contains NaN or inf")
+    if abs(np.linalg.det(img.affine[:3, :3])) < 1e-6:
+        raise InvalidInputError(name, "the affine is singular (zero voxel size or degenerate axes)")
+    header = img.header.copy() if isinstance(img.header, nib.Nifti1Header) else None
+    if header is not None:
+        header.set_data_shape(data.shape)
     out = nib.Nifti1Image(data, img.affine, header)
-    out.set_filename(str(path))
+    if img.get_filename():
+        out.set_filename(img.get_filename())
     return out
 
 

@@ -11,23 +11,15 @@ from __future__ import annotations
 import nibabel as nib
 import numpy as np
 
-from lesionkit.io import InvalidInputError, load_image, load_mask
+from lesionkit.io import InvalidInputError, ensure_3d, load_image, load_mask
 from lesionkit.typing import PathLike
 
 __all__ = ["as_image", "as_mask", "reorient_to_ras", "voxel_sizes"]
 
 
 def _squeeze(img: nib.Nifti1Image, name: str | None) -> nib.Nifti1Image:
-    data = np.asanyarray(img.dataobj)
-    while data.ndim > 3 and data.shape[-1] == 1:
-        data = data[..., 0]
-    if data.ndim != 3:
-        raise InvalidInputError(name, f"expected a 3-D volume, got shape {tuple(img.shape)}")
-    if not np.all(np.isfinite(img.affine)):
-        raise InvalidInputError(name, "the affine contains NaN or inf")
-    if abs(np.linalg.det(img.affine[:3, :3])) < 1e-6:
-        raise InvalidInputError(name, "the affine is singular (zero voxel size or degenerate axes)")
-    out = nib.Nifti1Image(data, img.affine)
+    out = ensure_3d(img, name)
+    out = nib.Nifti1Image(np.asanyarray(out.dataobj), out.affine)
     if name:
         out.set_filename(name)
     return out

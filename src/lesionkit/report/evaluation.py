@@ -7,24 +7,14 @@ import math
 import pandas as pd
 
 from lesionkit.io.atomic import write_text
+from lesionkit.metrics.pair import METRIC_KEYS
 from lesionkit.report.html import escape, figure_to_data_uri, page, table
 from lesionkit.report.plots import dice_vs_volume, metric_distributions
 from lesionkit.typing import PathLike
 
 __all__ = ["render_evaluation_report", "write_evaluation_report"]
 
-_ORDER = (
-    "dice",
-    "mdsc",
-    "hd",
-    "hd95",
-    "assd",
-    "tpr",
-    "precision",
-    "volume_difference",
-    "lesion_count_difference",
-    "lesion_f1",
-)
+_ORDER = ("dice", "mdsc", *METRIC_KEYS[1:])  # maximal Dice next to Dice
 _DISTANCES = ("hd", "hd95", "assd")
 
 

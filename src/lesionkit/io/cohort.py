@@ -200,7 +200,14 @@ def load_cohort(
         subject, session, file_space, role = found
         if wanted is not None and subject not in wanted:
             continue
-        entry = entries.setdefault((subject, session, file_space), _Entry())
+        key = (subject, session, file_space)
+        entry = entries.get(key)
+        if entry is None:  # a case's files share a folder: find its cohort and split once, not per file
+            cohort, split = _cohort_of(file, root)
+            r11 = _R11_NAME.search(file.name)
+            if cohort is None and r11 is not None:
+                cohort = r11.group(1).lower()  # R1.1 site code
+            entry = entries[key] = _Entry(cohort=cohort, split=split)
         if role == "t1w":
             if entry.t1w is not None:
                 raise InvalidInputError(file, f"second T1w image for sub-{subject} (first: {entry.t1w})")
@@ -209,10 +216,6 @@ def load_cohort(
             entry.masks.append(file)
         else:
             entry.probseg = file
-        r11 = _R11_NAME.search(file.name)
-        entry.cohort, entry.split = _cohort_of(file, root)
-        if r11 is not None and entry.cohort is None:
-            entry.cohort = r11.group(1).lower()
 
     if not entries:
         raise InvalidInputError(path, "no cases found (expected ATLAS, BIDS, derivatives, R1.1 or flat NIfTI files)")

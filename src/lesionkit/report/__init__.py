@@ -12,6 +12,9 @@ _WHERE = {
     "render_evaluation_report": "evaluation",
     "write_evaluation_report": "evaluation",
     "cohort_montage": "montage",
+    "cohort_summary_html": "analysis",
+    "plot_overlap_map": "analysis",
+    "subject_montage": "analysis",
     "plot_montage": "montage",
     "plot_preprocess_qc": "preprocess_qc",
 }

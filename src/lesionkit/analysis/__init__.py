@@ -1,1 +1,5 @@
 """lesionkit.analysis"""
+
+from lesionkit.analysis.overlap import overlap_maps
+
+__all__ = ["overlap_maps"]

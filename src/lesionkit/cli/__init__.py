@@ -17,7 +17,7 @@ from lesionkit import __version__
 __all__ = ["main"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("synth", "evaluate", "montage", "preprocess", "train", "segment", "demo")
+COMMANDS: tuple[str, ...] = ("synth", "evaluate", "montage", "preprocess", "train", "segment", "demo", "overlap")
 
 EXIT_OK, EXIT_USAGE, EXIT_INVALID_INPUT = 0, 2, 3
 

@@ -115,7 +115,7 @@ def _make_subject(task: tuple) -> tuple[Path, dict, list[dict]]:
         native = subject.native
         save_nifti(_to_int16(native["t1w"]), files[-3], native["affine"])
         save_nifti(native["mask"], files[-2], native["affine"], dtype=np.uint8)
-        write_text(files[-1], transform_json(native["to_mni"]))
+        write_text(files[-1], transform_json(native["to_mni"], native["to_template"]))
     participant = {
         "participant_id": f"sub-{subject_id}",
         "n_lesions": subject.n_lesions,

@@ -11,12 +11,22 @@ Transform file (``sub-X_ses-1_from-orig_to-MNI152NLin2009aSym_mode-image_xfm.jso
 
     {"FromSpace": "orig", "ToSpace": "MNI152NLin2009aSym",
      "Convention": "RAS+ world millimetres; p_MNI = Matrix @ [x, y, z, 1] for a native RAS point",
-     "Matrix": [[r11, r12, r13, tx], [r21, ...], [r31, ...], [0, 0, 0, 1]]}
+     "Matrix": [[r11, r12, r13, tx], [r21, ...], [r31, ...], [0, 0, 0, 1]],
+     "AnatomyMatrix": [...],          # subject MNI world → template world (4×4)
+     "NativeToTemplateMatrix": [...]} # AnatomyMatrix @ Matrix: native world → template world
 
 ``Matrix`` maps native world coordinates (those given by the native image's affine) to the world
-coordinates of the subject's MNI-space image, exactly (the subject's residual nonlinear anatomy is
-part of the MNI-space image, not of this transform). To bring a native mask onto the MNI grid,
+coordinates of the subject's MNI-space image, exactly. To bring a native mask onto the MNI grid,
 sample it at ``inv(A_native) @ inv(Matrix) @ A_mni @ ijk``.
+
+The subject's anatomy is itself the template moved by a random affine (±5 % scale, ±3°, a few mm)
+plus a small smooth warp (:mod:`lesionkit.synth.deform`). ``AnatomyMatrix`` is the inverse of that
+affine part: it maps a point of the subject's MNI-space image to the template point it was drawn
+from, up to the residual warp (mean displacement over brain voxels 0.8–1.2 mm, at most 3.3 mm, for
+seeds 0–7 at 1 mm; ``benchmarks/preprocess_accuracy.py`` reports it per case).
+``NativeToTemplateMatrix`` is therefore the truth a linear registration of the native scan to the
+MNI template should find, exact up to that warp. Files
+written before these keys existed have ``Matrix`` only; :func:`read_transform` reads either.
 """
 
 from __future__ import annotations
@@ -106,7 +116,8 @@ def to_native(
     rng: np.random.Generator, clean: np.ndarray, mask: np.ndarray, defaced: np.ndarray, affine: np.ndarray,
     profile, wm_level: float,  # noqa: ANN001 - ScannerProfile (kept loose to avoid an import cycle)
 ) -> dict:
-    """Re-acquire the subject natively: returns ``t1w``, ``mask``, ``affine``, ``to_mni``."""
+    """Re-acquire the subject natively: returns ``t1w``, ``mask``, ``affine``, ``to_mni`` (native world → subject
+    MNI world; the caller adds ``to_template``, subject MNI world → template world)."""
     head = np.argwhere(clean > 0.05 * wm_level)
     lo, hi = head.min(0) - 3, head.max(0) + 3
     corners = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])], float)
@@ -129,17 +140,28 @@ def to_native(
     return {"t1w": t1w, "mask": native_mask.astype(np.uint8), "affine": native_affine, "to_mni": to_mni}
 
 
-def transform_json(to_mni: np.ndarray) -> str:
-    """The transform file's text (see the module docstring)."""
-    return json.dumps({
+def _rows(matrix: np.ndarray) -> list[list[float]]:
+    return [[round(float(v), 8) for v in row] for row in matrix]
+
+
+def transform_json(to_mni: np.ndarray, to_template: np.ndarray | None = None) -> str:
+    """The transform file's text (see the module docstring); ``to_template`` adds the anatomy keys."""
+    record = {
         "FromSpace": "orig",
         "ToSpace": "MNI152NLin2009aSym",
         "Convention": "RAS+ world millimetres; p_MNI = Matrix @ [x, y, z, 1] for a native RAS point",
-        "Matrix": [[round(float(v), 8) for v in row] for row in to_mni],
-    }, indent=2) + "\n"
+        "Matrix": _rows(to_mni),
+    }
+    if to_template is not None:
+        record["AnatomyConvention"] = ("AnatomyMatrix: subject MNI world -> template world (the linear part of the "
+                                       "subject's anatomy); NativeToTemplateMatrix = AnatomyMatrix @ Matrix")
+        record["AnatomyMatrix"] = _rows(to_template)
+        record["NativeToTemplateMatrix"] = _rows(np.asarray(to_template) @ np.asarray(to_mni))
+    return json.dumps(record, indent=2) + "\n"
 
 
-def read_transform(path) -> np.ndarray:  # noqa: ANN001
-    """Read the 4×4 native → MNI matrix written by :func:`transform_json`."""
+def read_transform(path, key: str = "Matrix") -> np.ndarray:  # noqa: ANN001
+    """Read a 4×4 matrix written by :func:`transform_json`: ``Matrix`` (native → subject MNI, default),
+    ``AnatomyMatrix`` or ``NativeToTemplateMatrix``."""
     with open(path, encoding="utf-8") as handle:
-        return np.array(json.load(handle)["Matrix"], dtype=float)
+        return np.array(json.load(handle)[key], dtype=float)

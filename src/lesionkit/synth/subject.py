@@ -41,7 +41,11 @@ class SyntheticSubject:
     lookalikes: np.ndarray
     """uint8 bit map of unlabelled look-alikes: 1 perivascular spaces, 2 periventricular caps, 4 enlarged sulci."""
     native: dict | None = field(default=None)
-    """With ``native=True``: ``t1w``, ``mask``, ``affine`` of the native grid and ``to_mni`` (4×4, RAS mm)."""
+    """With ``native=True``: ``t1w``, ``mask``, ``affine`` of the native grid, ``to_mni`` (4×4, RAS mm, native world →
+    subject MNI world) and ``to_template`` (subject MNI world → template world, the anatomy's affine part)."""
+    to_template: np.ndarray | None = field(default=None)
+    """4×4 subject MNI world → template world: the inverse of the affine part of the subject's deformation
+    (exact up to the residual smooth warp, see :mod:`lesionkit.synth.deform`)."""
 
     @property
     def brain(self) -> np.ndarray:
@@ -148,11 +152,12 @@ def generate_subject(
     subject = SyntheticSubject(
         subject_id=subject_id, t1w=t1w, mask=mask, affine=model.affine.copy(), resolution=model.resolution,
         profile=profile, lesions=lesions, lesion_labels=lesion_labels, tissue=tissue.astype(np.uint8),
-        lookalikes=lookalikes,
+        lookalikes=lookalikes, to_template=np.linalg.inv(deformation.affine),
     )
     if native:
         from lesionkit.synth.native import to_native
 
         subject.native = to_native(np.random.default_rng([seed, 2]), image, mask, defaced, subject.affine, profile,
                                    model.wm_level)
+        subject.native["to_template"] = subject.to_template
     return subject

@@ -17,7 +17,9 @@ from lesionkit import __version__
 __all__ = ["main"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("synth", "evaluate", "montage", "preprocess", "train", "segment", "demo", "overlap")
+COMMANDS: tuple[str, ...] = (
+    "synth", "evaluate", "montage", "preprocess", "train", "segment", "demo", "overlap", "reliability",
+)
 
 EXIT_OK, EXIT_USAGE, EXIT_INVALID_INPUT = 0, 2, 3
 

@@ -1,0 +1,59 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from lesionkit.cli import main
+from tests.metrics._trees import cube, pred_tree, save, truth_tree
+
+
+def _raters(tmp_path):
+    b = cube(2, 6)
+    b[6, 2:6, 2:6] = 1
+    rater_a = truth_tree(tmp_path / "A", {"s1": cube(2, 6), "s2": cube(3, 8), "s3": cube(1, 4)}, location=False)
+    rater_b = pred_tree(tmp_path / "B", {"s1": b, "s2": cube(3, 8), "s4": cube(1, 4)})
+    return rater_a, rater_b
+
+
+def test_reliability_writes_pairs_and_summary(tmp_path, capsys):
+    rater_a, rater_b = _raters(tmp_path)
+    out = tmp_path / "out"
+    assert main(["reliability", str(rater_a), str(rater_b), "-o", str(out), "--names", "ann", "bob", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "warning: 2 subject(s)" in printed and "sub-s3_ses-1 (missing for bob)" in printed
+    assert "sub-s4_ses-1 (missing for ann)" in printed and "ann vs bob: n=2" in printed
+    pairs = pd.read_csv(out / "pairs.tsv", sep="\t")
+    assert list(pairs.columns) == ["subject", "rater_a", "rater_b", "dice", "hd", "hd95", "volume_a_mm3",
+                                   "volume_b_mm3"]
+    assert list(pairs["subject"]) == ["sub-s1_ses-1", "sub-s2_ses-1"]
+    assert pairs.loc[0, "dice"] == pytest.approx(2 * 64 / 144) and pairs.loc[1, "dice"] == 1.0
+    summary = pd.read_csv(out / "summary.tsv", sep="\t")
+    assert list(summary.columns[:9]) == ["pair", "n", "dice_mean", "dice_sd", "hd_mean", "hd_sd", "icc",
+                                         "icc_ci_low", "icc_ci_high"]
+    assert summary.loc[0, "pair"] == "ann vs bob" and summary.loc[0, "n"] == 2
+    assert summary.loc[0, "dice_mean"] == pytest.approx((2 * 64 / 144 + 1) / 2, abs=1e-5)
+
+
+def test_bad_inputs_exit_3_and_write_nothing(tmp_path, capsys):
+    rater_a, _ = _raters(tmp_path)
+    odd = pred_tree(tmp_path / "odd", {"s1": cube(2, 6, shape=(14, 12, 11))})
+    fractional = pred_tree(tmp_path / "frac", {"s1": cube(2, 6).astype(np.float32) * 0.5})
+    nobody = pred_tree(tmp_path / "nobody", {"zz": cube(2, 6)})
+    t1_only = save(np.ones((4, 4, 4), np.float32), tmp_path / "t1s" / "sub-s1_T1w.nii.gz").parent
+    for other, message in ((odd, "grid shape"), (fractional, "not binary"), (tmp_path / "missing", "does not exist"),
+                           (nobody, "no subject has a mask from every rater"),
+                           (t1_only, "no subject has a mask from every rater")):
+        out = tmp_path / "out"
+        assert main(["reliability", str(rater_a), str(other), "-o", str(out), "--quiet"]) == 3
+        assert message in capsys.readouterr().err
+        assert not out.exists()
+
+
+def test_bad_arguments_exit_2(tmp_path):
+    rater_a, rater_b = _raters(tmp_path)
+    out = str(tmp_path / "o")
+    assert main(["reliability", str(rater_a), "-o", out]) == 2
+    assert main(["reliability", str(rater_a), str(rater_b), "-o", out, "--names", "x"]) == 2
+    assert main(["reliability", str(rater_a), str(rater_b), "-o", out, "--names", "x", "x"]) == 2
+    with pytest.raises(SystemExit) as error:
+        main(["reliability", str(rater_a), str(rater_b), "-o", out, "--match", "session"])
+    assert error.value.code == 2

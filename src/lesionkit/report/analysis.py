@@ -9,6 +9,16 @@
 
 All slices are shown in **neurological convention** (the subject's left on the left of the image, as
 nilearn and MRIcron show them); each panel says so with an ``L``/``R`` label.
+
+The pictures in ``docs/`` were made with (PNG colours then reduced to a 256-colour palette)::
+
+    lesionkit synth /tmp/s40 --subjects 40 --seed 11 --resolution 2
+    lesionkit overlap /tmp/s40 -o /tmp/ov40                        # docs/overlap_map.png = /tmp/ov40/overlap.png
+    lesionkit synth /tmp/s1mm --subjects 4 --seed 11
+    python -c "from glob import glob; from lesionkit.report.analysis import subject_montage; \
+        d = '/tmp/s1mm/Training/R001/sub-r001s002/ses-1/anat/'; \
+        subject_montage(glob(d + '*T1w.nii.gz')[0], glob(d + '*mask.nii.gz')[0], 'docs/lesion_montage.png', \
+                        title='sub-r001s002')"
 """
 
 from __future__ import annotations
@@ -151,7 +161,7 @@ def plot_overlap_map(
 ) -> Path:
     """Draw the share map (fraction of subjects per voxel) over the MNI152 template, as ATLAS Figure 4.
 
-    A row of ``n_slices`` axial slices through the lesioned range, hotter colours for more subjects,
+    A row of ``n_slices`` axial slices through the lesioned range, red for few subjects to yellow for the most,
     a colour bar in percent of subjects, neurological convention (L on the left, labelled). The share
     map is resampled onto the background by nilearn, so a 2 mm map shows on the 1 mm template.
     ``background`` defaults to :func:`lesionkit.io.load_template` ("t1"); the masks must then be in
@@ -161,7 +171,12 @@ def plot_overlap_map(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.colors import LinearSegmentedColormap
     from nilearn import plotting
+
+    # "hot" without its black third: one subject is a visible red, the most-shared voxels pale yellow
+    hot = matplotlib.colormaps["hot"]
+    overlap_cmap = LinearSegmentedColormap.from_list("lesion_overlap", hot(np.linspace(0.3, 0.95, 256)))
 
     from lesionkit.io import load_template
 
@@ -176,7 +191,7 @@ def plot_overlap_map(
         bg_img=bg,
         display_mode="z",
         cut_coords=_overlap_cuts(data, share.affine, n_slices),
-        cmap="hot",
+        cmap=overlap_cmap,
         threshold=1e-6,
         vmax=max(peak, 1e-3),
         colorbar=True,

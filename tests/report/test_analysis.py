@@ -109,6 +109,8 @@ def _tables():
         "volume_mm3": [100.0, 50.0, 4000.0, 8.0],
         "hemisphere": ["left", "right", "left", "left"],
         "location": ["cortical", "subcortical", "subcortical", "other"],
+        "territory": ["MCAFL", "LLSR", "PCTPL", "SCL"],
+        "territory_MCAFL": [1.0, 0.0, 0.0, 0.0],
     })
     subjects = pd.DataFrame({
         "subject": ["a", "b", "c"],
@@ -135,6 +137,7 @@ def test_cohort_summary_html_counts_and_inlines_the_figure(tmp_path):
     assert cross[-1][0] == "all" and cross[-1][-1] == "4"
     assert sum(len(rows) - 1 for rows in tables if rows[0][:2] == ["subject", "lesion"]) == 4  # every lesion row
     assert "median total volume" in text and "150" in text
+    assert "LLSR" in text and "territory_MCAFL" not in text and "1 per-territory share columns" in text
 
 
 def test_cohort_summary_html_without_figure_or_count_columns(tmp_path):

@@ -275,7 +275,12 @@ def cohort_summary_html(
                     "template; neurological convention (left on the left).</p>")
 
     body.append(f"<h2>Subjects ({len(subjects):,})</h2>{table(subjects)}")
-    body.append(f"<details><summary>Lesions ({len(lesions):,} rows)</summary>{table(lesions)}</details>")
+    # the per-territory share columns (one per atlas label) would make the page unreadably wide
+    hidden = [c for c in lesions.columns if c.startswith("territory_")]
+    note = (f'<p class="note">{len(hidden)} per-territory share columns are left out here; they are in '
+            "lesions.tsv.</p>" if hidden else "")
+    body.append(f"<details><summary>Lesions ({len(lesions):,} rows)</summary>{note}"
+                f"{table(lesions.drop(columns=hidden))}</details>")
     path = Path(path)
     write_text(path, page(title, "\n".join(body)))
     return path

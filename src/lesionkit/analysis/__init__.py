@@ -1,6 +1,16 @@
 """lesionkit.analysis"""
 
+from lesionkit.analysis.components import label_lesions, voxel_volume
+from lesionkit.analysis.location import anatomy, atlas_step, classify_location, hemisphere
 from lesionkit.analysis.overlap import overlap_maps
+from lesionkit.analysis.quantify import (
+    LESION_COLUMNS,
+    SUBJECT_COLUMNS,
+    grid_step,
+    hemisphere_class,
+    quantify_lesions,
+    summarize_subjects,
+)
 from lesionkit.analysis.reliability import (
     ICCResult,
     icc_2_1,
@@ -9,13 +19,49 @@ from lesionkit.analysis.reliability import (
     rater_pairs,
     summarize_pairs,
 )
+from lesionkit.analysis.roi import (
+    Atlas,
+    builtin_atlas,
+    cst_lesion_load,
+    load_atlas,
+    load_label_table,
+    read_cst,
+    roi_load,
+)
+from lesionkit.analysis.territory import majority_territory, territory_shares
+from lesionkit.analysis.tracing import WhiteMatterBand, merge_masks, smooth_mask, white_matter_correction
 
 __all__ = [
+    "Atlas",
     "ICCResult",
+    "LESION_COLUMNS",
+    "SUBJECT_COLUMNS",
+    "WhiteMatterBand",
+    "anatomy",
+    "atlas_step",
+    "builtin_atlas",
+    "classify_location",
+    "cst_lesion_load",
+    "grid_step",
+    "hemisphere",
+    "hemisphere_class",
     "icc_2_1",
+    "label_lesions",
+    "load_atlas",
+    "load_label_table",
     "load_raters",
+    "majority_territory",
     "match_raters",
+    "merge_masks",
     "overlap_maps",
+    "quantify_lesions",
     "rater_pairs",
+    "read_cst",
+    "roi_load",
+    "smooth_mask",
     "summarize_pairs",
+    "summarize_subjects",
+    "territory_shares",
+    "voxel_volume",
+    "white_matter_correction",
 ]

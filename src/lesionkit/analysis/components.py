@@ -15,8 +15,15 @@ __all__ = ["label_lesions", "voxel_volume"]
 
 
 def voxel_volume(affine: np.ndarray) -> float:
-    """Volume of one voxel in mm³: ``|det|`` of the affine's 3×3 part (exact for oblique grids too)."""
-    return float(abs(np.linalg.det(np.asarray(affine, dtype=float)[:3, :3])))
+    """Volume of one voxel in mm³: ``|det|`` of the affine's 3×3 part (oblique grids included).
+
+    An axis-aligned grid (the ATLAS grid) takes the product of its diagonal: LU-based ``det`` of
+    ``diag(2, 2, 2)`` is 7.999999999999998, which would make volumes miss voxel count × 8 mm³.
+    """
+    matrix = np.asarray(affine, dtype=float)[:3, :3]
+    if np.count_nonzero(matrix - np.diag(np.diag(matrix))) == 0:
+        return float(abs(np.prod(np.diag(matrix))))
+    return float(abs(np.linalg.det(matrix)))
 
 
 def label_lesions(mask: np.ndarray, voxel_mm3: float = 1.0, min_size_mm3: float = 0.0) -> tuple[np.ndarray, int]:

@@ -124,8 +124,10 @@ def anatomy(step: int = 1) -> Anatomy:
     s = slice(None, None, step)
     affine = base.affine.copy()
     affine[:3, :3] *= step
-    return Anatomy(affine, *(np.ascontiguousarray(a[s, s, s]) for a in (base.cortex, base.infratentorial,
-                                                                            base.territory)))
+    arrays = [np.ascontiguousarray(a[s, s, s]) for a in (base.cortex, base.infratentorial, base.territory)]
+    for array in arrays:
+        array.setflags(write=False)  # cached: callers share them
+    return Anatomy(affine, *arrays)
 
 
 def hemisphere(centroid_x: float, left_share: float) -> str:

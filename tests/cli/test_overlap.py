@@ -1,5 +1,6 @@
 import nibabel as nib
 import numpy as np
+import pytest
 
 from lesionkit.cli import main
 from tests.metrics._trees import cube, save, truth_tree
@@ -50,3 +51,20 @@ def test_bad_inputs_exit_3_and_write_nothing(tmp_path, capsys):
 def test_bad_arguments_exit_2(tmp_path):
     atlas = _cohort(tmp_path)
     assert main(["overlap", str(atlas), "-o", str(tmp_path / "o"), "--slices", "0"]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.ci_slow
+def test_overlap_of_a_synthetic_cohort_sums_to_the_mean_lesion_volume(tmp_path):
+    import pandas as pd
+
+    cohort = tmp_path / "synth"
+    assert main(["synth", str(cohort), "--subjects", "6", "--seed", "5", "--resolution", "2"]) == 0
+    out = tmp_path / "out"
+    assert main(["overlap", str(cohort), "-o", str(out), "--quiet"]) == 0
+    share = nib.load(out / "overlap_share.nii.gz")
+    voxel = float(np.prod(share.header.get_zooms()[:3]))
+    truth = pd.concat(pd.read_csv(p, sep="\t") for p in cohort.rglob("participants.tsv"))
+    assert len(truth) == 6
+    # the generator's own volumes (voxel counts × 8 mm³): the share map sums to their mean
+    assert share.get_fdata().sum() * voxel == pytest.approx(truth["total_volume_mm3"].mean(), rel=1e-5)

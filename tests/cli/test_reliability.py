@@ -57,3 +57,35 @@ def test_bad_arguments_exit_2(tmp_path):
     with pytest.raises(SystemExit) as error:
         main(["reliability", str(rater_a), str(rater_b), "-o", out, "--match", "session"])
     assert error.value.code == 2
+
+
+@pytest.mark.slow
+def test_reliability_of_edited_synthetic_tracings(tmp_path):
+    """Rater A = the synthetic truth, rater B = A again, rater C = A dilated by one voxel (2 mm)."""
+    from scipy import ndimage as ndi
+
+    from lesionkit.io import load_case_mask, load_cohort, save_nifti
+
+    cohort = tmp_path / "synth"
+    assert main(["synth", str(cohort), "--subjects", "5", "--seed", "8", "--resolution", "2"]) == 0
+    for case in load_cohort(cohort):
+        img = load_case_mask(case)
+        mask = np.asanyarray(img.dataobj)
+        for rater, data in (("A", mask), ("B", mask), ("C", ndi.binary_dilation(mask))):
+            save_nifti(data.astype(np.uint8), tmp_path / rater / f"{case.subject}_mask.nii.gz", img.affine,
+                       dtype=np.uint8)
+    out = tmp_path / "out"
+    folders = [str(tmp_path / r) for r in "ABC"]
+    assert main(["reliability", *folders, "-o", str(out), "--quiet"]) == 0
+    summary = pd.read_csv(out / "summary.tsv", sep="\t").set_index("pair")
+    assert list(summary.index) == ["A vs B", "A vs C", "B vs C", "all"] and (summary["n"] == 5).all()
+    same = summary.loc["A vs B"]
+    assert same["dice_mean"] == 1.0 and same["hd_mean"] == 0.0 and same["icc"] == 1.0
+    dilated = summary.loc["A vs C"]
+    # every boundary voxel of C lies one 2 mm voxel from A; A's boundaries that C swallows (holes, lesions
+    # merged by the dilation) can lie further from C's boundary, so HD is at least 2 mm
+    assert 0.3 < dilated["dice_mean"] < 1.0 and dilated["hd_mean"] >= 2.0
+    assert dilated["icc"] < 1.0  # C is always larger: absolute agreement is penalised
+    pairs = pd.read_csv(out / "pairs.tsv", sep="\t")
+    c_rows = pairs[pairs["rater_b"] == "C"]
+    assert (c_rows["volume_b_mm3"] > c_rows["volume_a_mm3"]).all()

@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from lesionkit.io import InvalidInputError, save_nifti
-from lesionkit.report.analysis import cohort_summary_html, lesion_slices, plot_overlap_map, subject_montage
+from lesionkit.report.analysis import (
+    cohort_summary_html,
+    lesion_slices,
+    plot_overlap_map,
+    share_outside,
+    subject_montage,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -148,3 +154,20 @@ def test_cohort_summary_html_without_figure_or_count_columns(tmp_path):
     with pytest.raises(InvalidInputError, match="does not exist"):
         cohort_summary_html(lesions, subjects, tmp_path / "missing.png", tmp_path / "t.html")
     assert not (tmp_path / "t.html").exists()
+
+
+def test_masks_outside_the_template_are_flagged(tmp_path):
+    from lesionkit.io import load_template
+
+    share = np.zeros((40, 48, 40), np.float32)
+    share[10:14, 20:26, 18:22] = 0.5
+    affine = np.diag([4.0, 4.0, 4.0, 1.0])
+    affine[:3, 3] = (-80.0, -112.0, -70.0)
+    template = load_template("t1")
+    assert share_outside(nib.Nifti1Image(share, affine), template) == 0.0
+    assert share_outside(nib.Nifti1Image(np.zeros_like(share), affine), template) == 0.0
+    far = affine.copy()
+    far[:3, 3] += 400.0  # e.g. a native-space mask with a scanner origin far from MNI's
+    assert share_outside(nib.Nifti1Image(share, far), template) == 1.0
+    with pytest.warns(UserWarning, match="MNI152NLin2009aSym space"):
+        plot_overlap_map(nib.Nifti1Image(share, far), tmp_path / "far.png", n_slices=1)

@@ -46,6 +46,7 @@ def _sources(inputs: list[str], participant_label: list[str] | None) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
+    import warnings
     from pathlib import Path
 
     from rich.progress import Progress
@@ -65,7 +66,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_figure:
         from lesionkit.report.analysis import plot_overlap_map
 
-        plot_overlap_map(share, out / "overlap.png", len(sources), n_slices=args.slices)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            plot_overlap_map(share, out / "overlap.png", len(sources), n_slices=args.slices)
+        for warning in caught:
+            if issubclass(warning.category, UserWarning):
+                print(f"lesionkit overlap: warning: {warning.message}")
     save_nifti(count, out / "overlap_count.nii.gz")
     save_nifti(share, out / "overlap_share.nii.gz")
     peak = int(count.dataobj.max())

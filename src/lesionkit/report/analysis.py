@@ -24,6 +24,7 @@ The pictures in ``docs/`` were made with (PNG colours then reduced to a 256-colo
 from __future__ import annotations
 
 import base64
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from lesionkit.report.html import escape, page, table
 from lesionkit.report.montage import CONTOUR_COLOUR, slices_through_largest_lesion
 from lesionkit.typing import PathLike
 
-__all__ = ["cohort_summary_html", "lesion_slices", "plot_overlap_map", "subject_montage"]
+__all__ = ["cohort_summary_html", "lesion_slices", "plot_overlap_map", "share_outside", "subject_montage"]
 
 _VIEW_AXES = {"axial": (0, 1), "coronal": (0, 2), "sagittal": (1, 2)}
 
@@ -150,6 +151,25 @@ def _overlap_cuts(share: np.ndarray, affine: np.ndarray, n: int) -> list[float]:
     return [float((affine @ np.array([0.0, 0.0, k, 1.0]))[2]) for k in lesion_slices(share > 0, n)]
 
 
+def share_outside(share: nib.Nifti1Image, background: nib.Nifti1Image) -> float:
+    """Fraction of lesioned voxels whose centre falls outside the background's head (≤ 5 % of its maximum).
+
+    A large fraction means the masks are not in the background's space (e.g. native-space masks drawn
+    over the MNI template) and the figure would mislead.
+    """
+    ijk = np.argwhere(np.asanyarray(share.dataobj) > 0)
+    if ijk.size == 0:
+        return 0.0
+    world = share.affine[:3, :3] @ ijk.T + share.affine[:3, 3:4]
+    inverse = np.linalg.inv(background.affine)
+    vox = np.rint(inverse[:3, :3] @ world + inverse[:3, 3:4]).astype(int).T
+    bg = np.asanyarray(background.dataobj)
+    inside = np.all((vox >= 0) & (vox < np.array(bg.shape[:3])), axis=1)
+    head = np.zeros(len(vox), bool)
+    head[inside] = bg[tuple(vox[inside].T)] > 0.05 * float(bg.max())
+    return float(1.0 - head.mean())
+
+
 def plot_overlap_map(
     share: nib.Nifti1Image,
     path: PathLike,
@@ -165,7 +185,8 @@ def plot_overlap_map(
     a colour bar in percent of subjects, neurological convention (L on the left, labelled). The share
     map is resampled onto the background by nilearn, so a 2 mm map shows on the 1 mm template.
     ``background`` defaults to :func:`lesionkit.io.load_template` ("t1"); the masks must then be in
-    MNI152NLin2009aSym space.
+    MNI152NLin2009aSym space — a :class:`UserWarning` says so when more than 20 % of the lesioned voxels
+    fall outside the background's head (:func:`share_outside`).
     """
     import matplotlib
 
@@ -183,6 +204,10 @@ def plot_overlap_map(
     data = np.asarray(share.dataobj, dtype=np.float32)
     percent = nib.Nifti1Image(data * 100.0, share.affine)
     bg = background if background is not None else load_template("t1")
+    outside = share_outside(share, bg)
+    if outside > 0.2:
+        warnings.warn(f"{outside:.0%} of the lesioned voxels lie outside the head of the background image: are the "
+                      "masks in MNI152NLin2009aSym space? The overlap figure will not match the anatomy", stacklevel=2)
     peak = float(percent.get_fdata().max())
     fig = plt.figure(figsize=(13.0, 3.1), facecolor="black")
     n_text = f"N = {n_subjects} subjects, " if n_subjects is not None else ""

@@ -99,10 +99,10 @@ def icc_2_1(ratings: np.ndarray, confidence: float = 0.95) -> ICCResult:
     df1, df2 = n - 1, (n - 1) * (k - 1)
     msr, msc = ssr / df1, ssc / (k - 1)
     mse = max(sst - ssr - ssc, 0.0) / df2  # clip the rounding error of a perfect fit
-    scale = max(sst, 1e-300)
-    if mse <= 1e-12 * scale and msc <= 1e-12 * scale:
-        return ICCResult(1.0, 1.0, 1.0, float("inf"), df1, df2, 0.0) if msr > 0 else ICCResult(
-            nan, nan, nan, nan, df1, df2, nan)
+    if sst == 0:  # every rating equal: agreement is undefined, not perfect
+        return ICCResult(nan, nan, nan, nan, df1, df2, nan)
+    if mse <= 1e-12 * sst and msc <= 1e-12 * sst:  # raters agree exactly on every subject
+        return ICCResult(1.0, 1.0, 1.0, float("inf"), df1, df2, 0.0)
     icc = (msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n)
     f_value = msr / mse if mse > 0 else float("inf")
     p = float(stats.f.sf(f_value, df1, df2)) if math.isfinite(f_value) else 0.0

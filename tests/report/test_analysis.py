@@ -137,7 +137,8 @@ def test_cohort_summary_html_counts_and_inlines_the_figure(tmp_path):
     assert "src=\"o.png\"" not in text  # self-contained
     tables = _Tables(text).tables
     assert _counts(tables, ["hemisphere", "n", "%"], "right") == {"left": 3, "right": 1}  # lesions
-    assert _counts(tables, ["hemisphere", "n", "%"], "bilateral") == {"left": 2, "bilateral": 1}  # subjects
+    classes = next(rows for rows in tables if rows[0] == ["lesions", "hemisphere", "n", "%"])  # subjects, Table 2
+    assert [row[:3] for row in classes[1:]] == [["one lesion", "left", "2"], ["several lesions", "bilateral", "1"]]
     assert _counts(tables, ["location", "n", "%"], "other") == {"cortical": 1, "subcortical": 2, "other": 1}
     cross = next(rows for rows in tables if rows[0][-1] == "all")
     assert cross[-1][0] == "all" and cross[-1][-1] == "4"

@@ -245,6 +245,21 @@ def _counts(frame: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
     return pd.DataFrame({label: counts.index, "n": counts.to_numpy(), "%": 100.0 * counts.to_numpy() / len(frame)})
 
 
+def _hemisphere_classes(subjects: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Counts of the ATLAS hemisphere classes, split by one lesion / several lesions as ATLAS Table 2 does."""
+    frame = _counts(subjects, column, "hemisphere")
+    if "n_lesions" not in subjects:
+        return frame
+    n = pd.to_numeric(subjects["n_lesions"], errors="coerce")
+    group = np.select([n == 0, n == 1, n > 1], ["no lesion", "one lesion", "several lesions"], "unknown")
+    counts = pd.DataFrame({"lesions": group, "hemisphere": subjects[column].fillna("unknown").astype(str)})
+    counts = counts.value_counts().rename("n").reset_index()
+    order = {"one lesion": 0, "several lesions": 1, "no lesion": 2, "unknown": 3}
+    counts = counts.sort_values(["lesions", "n"], key=lambda c: c.map(order) if c.name == "lesions" else -c)
+    counts["%"] = 100.0 * counts["n"] / len(subjects)
+    return counts.reset_index(drop=True)
+
+
 def _image_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
@@ -280,7 +295,7 @@ def cohort_summary_html(
     sections = []
     hemi_class = _first(subjects, ("hemisphere_class", "hemisphere"))
     if hemi_class is not None and len(subjects):
-        sections.append(("Subjects by hemisphere class", _counts(subjects, hemi_class, "hemisphere")))
+        sections.append(("Subjects by hemisphere class", _hemisphere_classes(subjects, hemi_class)))
     for column, label in (("hemisphere", "Lesions by hemisphere"), ("location", "Lesions by location")):
         if column in lesions and len(lesions):
             sections.append((label, _counts(lesions, column, column)))

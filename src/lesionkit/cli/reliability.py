@@ -14,7 +14,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "subject and session; a subject missing for some rater is listed in a warning and excluded. Writes "
         "OUT/pairs.tsv (subject, rater_a, rater_b, dice, hd, hd95, volume_a_mm3, volume_b_mm3) and OUT/summary.tsv "
         "(per rater pair: n, Dice and HD mean and sd, lesion-volume ICC(2,1) — two-way random, absolute "
-        "agreement, single rater — with its 95 % CI; with 3+ raters a row 'all'). Definitions: "
+        "agreement, single rater — with its 95 % CI; n_hd_inf counts subjects where one rater's mask is empty, "
+        "which makes HD inf and is kept in the mean; with 3+ raters a row 'all'). Definitions: "
         "lesionkit.metrics.pair (Dice, HD) and lesionkit.analysis.reliability.icc_2_1.",
     )
     parser.add_argument("raters", nargs="+", metavar="RATER", help="one mask folder per rater (at least two)")

@@ -33,6 +33,18 @@ def test_reliability_writes_pairs_and_summary(tmp_path, capsys):
     assert summary.loc[0, "dice_mean"] == pytest.approx((2 * 64 / 144 + 1) / 2, abs=1e-5)
 
 
+def test_an_empty_tracing_is_kept_as_inf(tmp_path, capsys):
+    rater_a = pred_tree(tmp_path / "A", {"s1": cube(2, 6), "s2": cube(0, 0)})
+    rater_b = pred_tree(tmp_path / "B", {"s1": cube(0, 0), "s2": cube(0, 0)})
+    out = tmp_path / "out"
+    assert main(["reliability", str(rater_a), str(rater_b), "-o", str(out), "--quiet"]) == 0
+    pairs = pd.read_csv(out / "pairs.tsv", sep="\t")
+    assert list(pairs["dice"]) == [0.0, 1.0] and pairs.loc[0, "hd"] == np.inf and pairs.loc[1, "hd"] == 0.0
+    summary = pd.read_csv(out / "summary.tsv", sep="\t")
+    assert summary.loc[0, "hd_mean"] == np.inf and summary.loc[0, "n_hd_inf"] == 1
+    assert "HD inf" in capsys.readouterr().out
+
+
 def test_bad_inputs_exit_3_and_write_nothing(tmp_path, capsys):
     rater_a, _ = _raters(tmp_path)
     odd = pred_tree(tmp_path / "odd", {"s1": cube(2, 6, shape=(14, 12, 11))})

@@ -28,6 +28,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, help="zoom-in crops per step")
     parser.add_argument("--steps-per-epoch", type=int, help="optimiser steps per epoch (default: one pass)")
     parser.add_argument("--lesion-fraction", type=float, help="share of crops centred on a lesion (paper: 0)")
+    parser.add_argument("--spacing", type=float, help="working voxel size in mm (default: the data's own)")
+    parser.add_argument("--channels", nargs="+", choices=("t1", "mirror", "template"),
+                        help="input channels (default: t1)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--threads", type=int, help="CPU threads for PyTorch")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -41,7 +44,8 @@ def _overrides(args: argparse.Namespace) -> dict:
                                  "batch_size": args.batch_size}.items() if v is not None}
     zoom_out = {k: v for k, v in {"epochs": args.zoom_out_epochs, "crop": args.zoom_out_crop}.items() if v is not None}
     top = {k: v for k, v in {"steps_per_epoch": args.steps_per_epoch, "lesion_fraction": args.lesion_fraction,
-                             "seed": args.seed, "threads": args.threads}.items() if v is not None}
+                             "seed": args.seed, "threads": args.threads, "spacing": args.spacing,
+                             "channels": args.channels}.items() if v is not None}
     return {**top, **({"network": network} if network else {}), **({"zoom_in": zoom_in} if zoom_in else {}),
             **({"zoom_out": zoom_out} if zoom_out else {})}
 

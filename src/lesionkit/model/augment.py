@@ -48,4 +48,5 @@ def augment(transform, image: np.ndarray, label: np.ndarray, seed: int) -> tuple
     """Apply ``transform`` to one ``(1, X, Y, Z)`` image/label pair with a fixed seed."""
     transform.set_random_state(seed=seed % (2**32))
     out = transform({"image": image, "label": label})
-    return np.asarray(out["image"], dtype=np.float32), (np.asarray(out["label"]) > 0.5).astype(np.float32)
+    # the label is resampled by nearest neighbour, so binary labels stay binary and soft ones stay soft
+    return np.asarray(out["image"], dtype=np.float32), np.asarray(out["label"], dtype=np.float32)

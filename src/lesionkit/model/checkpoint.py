@@ -41,6 +41,7 @@ class SegmentationModel(nn.Module):
         roi_size: Sequence[int] = (128, 160, 128),
         provenance: dict | None = None,
         threshold: float = 0.5,
+        channels: Sequence[str] = ("t1",),
     ) -> None:
         super().__init__()
         self.threshold = float(threshold)
@@ -52,6 +53,8 @@ class SegmentationModel(nn.Module):
         self.spacing = tuple(float(s) for s in spacing)
         self.roi_size = tuple(int(s) for s in roi_size)
         self.provenance = dict(provenance or {})
+        self.channels = tuple(channels)
+        """Input channels the networks expect (see :mod:`lesionkit.model.features`)."""
 
     @property
     def divisor(self) -> int:
@@ -77,6 +80,7 @@ def save_checkpoint(
     provenance: dict | None = None,
     threshold: float = 0.5,
     half: bool = False,
+    channels: Sequence[str] = ("t1",),
 ) -> Path:
     """Atomically write a self-describing checkpoint; ``half=True`` stores float16 weights (half the size)."""
     network = getattr(network, "module", network)  # unwrap DistributedDataParallel
@@ -94,6 +98,7 @@ def save_checkpoint(
         "roi_size": [int(s) for s in roi_size],
         "provenance": dict(provenance or {}),
         "threshold": float(threshold),
+        "channels": list(channels),
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -134,8 +139,10 @@ def load_model(path: PathLike | Sequence[PathLike] | None = None) -> Segmentatio
     payloads = [read_checkpoint(p) for p in paths]
     networks = []
     for p, payload in zip(paths, payloads, strict=True):
-        if payload["space"] != payloads[0]["space"] or payload["normalization"] != payloads[0]["normalization"]:
-            raise InvalidInputError(p, f"ensemble member differs in space or normalisation from {paths[0]}")
+        if any(payload.get(key) != payloads[0].get(key) for key in ("space", "normalization", "spacing", "channels")):
+            raise InvalidInputError(
+                p, f"ensemble member differs in space, normalisation, spacing or input channels from {paths[0]}"
+            )
         network = build_network(payload["network"])
         weights = payload["state_dict"]
         network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()})
@@ -145,5 +152,6 @@ def load_model(path: PathLike | Sequence[PathLike] | None = None) -> Segmentatio
         networks, first["network"], first["normalization"], first["space"], first["spacing"], first["roi_size"],
         {**first["provenance"], "checkpoints": [str(p) for p in paths]},
         threshold=float(np.mean([p.get("threshold", 0.5) for p in payloads])),
+        channels=first.get("channels", ["t1"]),  # checkpoints before input channels had only the T1w
     )
     return model.eval()

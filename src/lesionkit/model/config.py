@@ -63,7 +63,12 @@ class TrainConfig:
     tensorboard: bool = True
     """Also log to TensorBoard when it is installed."""
     roi_size: list[int] = field(default_factory=lambda: [128, 160, 128])
-    """Sliding-window size stored in the checkpoint for inference."""
+    """Sliding-window size stored in the checkpoint for inference (in voxels of the working grid)."""
+    spacing: float | None = None
+    """Voxel size (mm) the network works at; None = the data's own; 2 on the 1 mm ATLAS grid averages 2×2×2
+    blocks (see :mod:`lesionkit.model.features`)."""
+    channels: list[str] = field(default_factory=lambda: ["t1"])
+    """Input channels (``t1``, ``mirror``, ``template``; see :mod:`lesionkit.model.features`)."""
 
     def to_dict(self) -> dict:
         return asdict(self)

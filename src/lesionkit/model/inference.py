@@ -16,44 +16,42 @@ import torch
 from scipy import ndimage as ndi
 
 from lesionkit.model.checkpoint import SegmentationModel
-from lesionkit.model.normalize import normalize_intensity
+from lesionkit.model.features import input_channels, pooling_factor, upsample
 from lesionkit.model.sampling import round_up_crop
 
-__all__ = ["predict_array", "segment", "threshold_probability"]
+__all__ = ["predict_array", "predict_inputs", "segment", "threshold_probability"]
 
 
 @torch.no_grad()
-def predict_array(
+def predict_inputs(
     model: SegmentationModel | torch.nn.Module,
-    image: np.ndarray,
+    inputs: np.ndarray,
     *,
     tta: bool = False,
     roi_size: Sequence[int] | None = None,
     overlap: float = 0.25,
-    normalize: bool = True,
 ) -> np.ndarray:
-    """Lesion probability (float32, same shape) of a 3-D intensity array in the model's space.
+    """Lesion probability on the working grid of prepared ``(C, X, Y, Z)`` network inputs.
 
     ``tta`` averages with the left-right flipped prediction. ``roi_size`` defaults to the
     checkpoint's window, shrunk to the volume (rounded up to the network's divisor) for small inputs.
     """
     from monai.inferers import sliding_window_inference
 
-    if image.ndim != 3:
-        raise ValueError(f"expected a 3-D array, got shape {image.shape}")
+    if inputs.ndim != 4:
+        raise ValueError(f"expected (channels, X, Y, Z) inputs, got shape {inputs.shape}")
     divisor = getattr(model, "divisor", 16)
-    spec = getattr(model, "normalization", None)
-    data = normalize_intensity(image, spec) if normalize else np.asarray(image, dtype=np.float32)
     roi = roi_size or getattr(model, "roi_size", (128, 160, 128))
-    roi = round_up_crop([min(int(r), int(s)) for r, s in zip(roi, data.shape, strict=True)], divisor)
-    x = torch.from_numpy(np.ascontiguousarray(data))[None, None]
+    roi = round_up_crop([min(int(r), int(s)) for r, s in zip(roi, inputs.shape[1:], strict=True)], divisor)
+    x = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))[None]
+    cval = float(x.min())  # padding outside the image looks like the darkest background, not like zero
     was_training = model.training
     model.eval()
 
     def run(volume: torch.Tensor) -> torch.Tensor:
         return sliding_window_inference(
             volume, roi, sw_batch_size=1, predictor=model, overlap=overlap, mode="gaussian",
-            padding_mode="constant", cval=float(volume.min()),
+            padding_mode="constant", cval=cval,
         )
 
     probability = run(x)
@@ -61,6 +59,31 @@ def predict_array(
         probability = 0.5 * (probability + torch.flip(run(torch.flip(x, dims=[2])), dims=[2]))
     model.train(was_training)
     return probability[0, 0].float().clamp_(0, 1).numpy()
+
+
+def predict_array(
+    model: SegmentationModel,
+    image: np.ndarray,
+    *,
+    image_spacing: Sequence[float] | None = None,
+    tta: bool = False,
+    roi_size: Sequence[int] | None = None,
+    overlap: float = 0.25,
+) -> np.ndarray:
+    """Lesion probability (float32, ``image``'s shape) of a raw 3-D intensity array in the model's space.
+
+    The image is normalised, pooled to the model's working voxel size and given the model's input
+    channels (:mod:`lesionkit.model.features`); the probability is up-sampled back trilinearly.
+    ``image_spacing`` (mm) defaults to the model's own voxel size (no pooling).
+    """
+    if image.ndim != 3:
+        raise ValueError(f"expected a 3-D array, got shape {image.shape}")
+    model_spacing = getattr(model, "spacing", (1.0, 1.0, 1.0))
+    factor = pooling_factor(model_spacing, model_spacing if image_spacing is None else image_spacing)
+    channels = getattr(model, "channels", ("t1",))
+    inputs = input_channels(image, channels, factor, getattr(model, "normalization", None))
+    probability = predict_inputs(model, inputs, tta=tta, roi_size=roi_size, overlap=overlap)
+    return upsample(probability, factor, image.shape)
 
 
 def segment(
@@ -76,7 +99,8 @@ def segment(
     Returns a float32 image with ``image``'s shape and affine.
     """
     data = np.asarray(image.dataobj, dtype=np.float32)
-    probability = predict_array(model, data, tta=tta, roi_size=roi_size, overlap=overlap)
+    spacing = tuple(float(z) for z in image.header.get_zooms()[:3])
+    probability = predict_array(model, data, image_spacing=spacing, tta=tta, roi_size=roi_size, overlap=overlap)
     out = nib.Nifti1Image(probability, image.affine)
     out.header.set_data_dtype(np.float32)
     out.header.set_xyzt_units(*image.header.get_xyzt_units())

@@ -21,6 +21,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +31,13 @@ from torch import nn
 from lesionkit.io.atomic import atomic_path, write_text
 from lesionkit.io.cohort import MNI_SPACE, load_cohort
 from lesionkit.io.errors import InvalidInputError
+from lesionkit.io.nifti import load_image
 from lesionkit.model.augment import augment, build_augmentation
 from lesionkit.model.checkpoint import SegmentationModel, save_checkpoint
 from lesionkit.model.config import StageConfig, TrainConfig
 from lesionkit.model.data import Sample, load_samples, split_cases
-from lesionkit.model.inference import predict_array
+from lesionkit.model.features import pooling_factor
+from lesionkit.model.inference import predict_inputs
 from lesionkit.model.losses import BCEDiceLoss
 from lesionkit.model.networks import build_network
 from lesionkit.model.normalize import DEFAULT_NORMALIZATION
@@ -116,9 +119,10 @@ def _batch(
     images, labels = [], []
     for _ in range(stage.batch_size):
         sample = samples[int(rng.integers(len(samples)))]
-        slices = crop_slices(sample.image.shape, crop, rng, sample.lesion_voxels, config.lesion_fraction)
-        image = extract_crop(sample.image, slices, crop, fill=float(sample.image.min())).astype(np.float32)[None]
-        label = extract_crop(sample.mask, slices, crop).astype(np.float32)[None]
+        slices = crop_slices(sample.mask.shape, crop, rng, sample.lesion_voxels, config.lesion_fraction)
+        image = np.stack([extract_crop(channel, slices, crop, fill=float(channel.min())) for channel in sample.image])
+        label = extract_crop(sample.mask, slices, crop)[None]
+        image, label = image.astype(np.float32), label.astype(np.float32)
         image, label = augment(transform, image, label, int(rng.integers(2**31)))
         images.append(image)
         labels.append(label)
@@ -129,23 +133,24 @@ def _validate(
     network: nn.Module, samples: list[Sample], config: TrainConfig, dist: _Dist
 ) -> float:
     """Mean whole-volume Dice over the validation samples (float32 CPU/GPU sliding window)."""
-    wrapper = SegmentationModel([network], config.network.to_dict(), roi_size=config.roi_size)
+    wrapper = SegmentationModel([network], config.network.to_dict(), roi_size=config.roi_size,
+                                channels=config.channels)
     scores = []
-    for sample in samples:
+    for sample in samples:  # on the working grid: a soft target counts where it is ≥ 0.5
         probability = _predict(wrapper, sample.image.astype(np.float32), dist.device)
-        scores.append(dice_score(probability >= config.threshold, sample.mask))
+        scores.append(dice_score(probability >= config.threshold, sample.mask >= 0.5))
     return float(np.mean(scores)) if scores else float("nan")
 
 
 def _predict(model: SegmentationModel, image: np.ndarray, device: torch.device) -> np.ndarray:
     if device.type == "cpu":
-        return predict_array(model, image, normalize=False)
+        return predict_inputs(model, image)
     model.to(device)
     from monai.inferers import sliding_window_inference
 
     with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
-        roi = round_up_crop([min(r, s) for r, s in zip(model.roi_size, image.shape, strict=True)], model.divisor)
-        x = torch.from_numpy(image)[None, None].to(device)
+        roi = round_up_crop([min(r, s) for r, s in zip(model.roi_size, image.shape[1:], strict=True)], model.divisor)
+        x = torch.from_numpy(image)[None].to(device)
         out = sliding_window_inference(x, roi, 2, model, 0.25, "gaussian", cval=float(image.min()))
     return out[0, 0].float().cpu().numpy()
 
@@ -201,11 +206,22 @@ def train(
     train_cases, val_cases = split_cases(load_cohort(data), config.val_fraction, config.seed)
     if not train_cases:
         raise InvalidInputError(data, "no case with both a T1w image and a lesion mask to train on")
-    train_samples = load_samples(train_cases, DEFAULT_NORMALIZATION)
-    val_samples = load_samples(val_cases[: config.val_max_cases], DEFAULT_NORMALIZATION) if dist.main else []
+    config.network.in_channels = len(config.channels)  # the channels decide it; stored for the checkpoint
+    data_spacing = [float(z) for z in load_image(train_cases[0].t1w).header.get_zooms()[:3]]
+    spacing = data_spacing if config.spacing is None else [float(config.spacing)] * 3
+    factor = pooling_factor(spacing, data_spacing)
+    load = partial(load_samples, normalization=DEFAULT_NORMALIZATION, channels=config.channels, factor=factor)
+    train_samples = load(train_cases)
+    val_samples = load(val_cases[: config.val_max_cases]) if dist.main else []
     train_ids, val_ids = [s.case_id for s in train_samples], [c.id for c in val_cases]
 
     network = build_network(config.network).to(dist.device)
+
+    def save(path: Path, **metrics) -> None:
+        save_checkpoint(path, network, config.network, roi_size=config.roi_size, space=MNI_SPACE,
+                        spacing=spacing, channels=config.channels,
+                        provenance=_provenance(data, train_ids, val_ids, config, **metrics))
+
     cpu = dist.device.type == "cpu"
     if cpu:  # oneDNN's 3-D convolution backward is several times faster in channels-last layout
         network = network.to(memory_format=torch.channels_last_3d)
@@ -269,17 +285,13 @@ def train(
         if dist.main:
             cycle_end = (epoch + 1 - first) % stage.cycle_epochs == 0 or epoch + 1 == first + stage.epochs
             if cycle_end:
-                save_checkpoint(out / f"snapshot-{epoch + 1:04d}.pt", network, config.network,
-                                roi_size=config.roi_size, space=MNI_SPACE,
-                                provenance=_provenance(data, train_ids, val_ids, config, epoch=epoch + 1))
+                save(out / f"snapshot-{epoch + 1:04d}.pt", epoch=epoch + 1)
             if val_samples and ((epoch + 1) % config.val_every == 0 or epoch + 1 == total_epochs):
                 score = _validate(network, val_samples, config, dist)
                 row["val_dice"] = f"{score:.4f}"
                 if score > best:
                     best = score
-                    save_checkpoint(out / "best.pt", network, config.network, roi_size=config.roi_size,
-                                    provenance=_provenance(data, train_ids, val_ids, config, epoch=epoch + 1,
-                                                           val_dice=score))
+                    save(out / "best.pt", epoch=epoch + 1, val_dice=score)
                 if writer is not None:
                     writer.add_scalar("val/dice", score, epoch + 1)
             row["seconds"] = f"{time.time() - started:.1f}"
@@ -293,11 +305,9 @@ def train(
     if writer is not None:
         writer.close()
     if dist.main:
-        save_checkpoint(out / "final.pt", network, config.network, roi_size=config.roi_size,
-                        provenance=_provenance(data, train_ids, val_ids, config, epoch=total_epochs))
+        save(out / "final.pt", epoch=total_epochs)
         if not (out / "best.pt").exists():  # no validation split: the final weights are the best we know
-            save_checkpoint(out / "best.pt", network, config.network, roi_size=config.roi_size,
-                            provenance=_provenance(data, train_ids, val_ids, config, epoch=total_epochs))
+            save(out / "best.pt", epoch=total_epochs)
     if dist.world > 1:
         torch.distributed.barrier()
     return out / "best.pt"

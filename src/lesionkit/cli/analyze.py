@@ -112,8 +112,9 @@ def run(args: argparse.Namespace) -> int:
         write_text(out / "cst_load.tsv", tables.cst_load.to_csv(sep="\t", index=False, lineterminator="\n"))
         written.append("cst_load.tsv")
     counts = tables.lesions["location"].value_counts().to_dict() if len(tables.lesions) else {}
-    print(f"{len(cases)} subject(s), {len(tables.lesions)} lesion(s) "
-          f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items())) or 'none'}); wrote {', '.join(written)} to {out}")
+    by_location = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "none"
+    print(f"{len(cases)} subject(s), {len(tables.lesions)} lesion(s) ({by_location}); wrote {', '.join(written)} "
+          f"to {out}")
     return 0
 
 

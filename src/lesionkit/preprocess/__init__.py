@@ -10,17 +10,20 @@ from lesionkit.preprocess.deface import FacePlane, deface, face_mask_native, tem
 from lesionkit.preprocess.intensity import standardize_wm_peak, white_matter_peak
 from lesionkit.preprocess.orient import as_image, as_mask, reorient_to_ras, voxel_sizes
 from lesionkit.preprocess.pipeline import STEP_NAMES, PreprocessResult, preprocess_t1w
-from lesionkit.preprocess.register import AffineRegistration, RegistrationSettings, register_affine
+from lesionkit.preprocess.register import AffineRegistration, RegistrationSettings, register_affine, transform_problems
 from lesionkit.preprocess.resample import resample_world, to_mni, to_native
+from lesionkit.preprocess.rigid_search import BrainSimilarity, RigidCandidate, rigid_search
 from lesionkit.preprocess.xfm import load_transform_json, save_transform
 
 __all__ = [
     "STEP_NAMES",
     "AffineRegistration",
+    "BrainSimilarity",
     "FacePlane",
     "N4Settings",
     "PreprocessResult",
     "RegistrationSettings",
+    "RigidCandidate",
     "as_image",
     "as_mask",
     "brain_mask_native",
@@ -31,6 +34,7 @@ __all__ = [
     "preprocess_t1w",
     "register_affine",
     "reorient_to_ras",
+    "rigid_search",
     "resample_world",
     "save_transform",
     "standardize_wm_peak",
@@ -38,6 +42,7 @@ __all__ = [
     "template_face_mask",
     "to_mni",
     "to_native",
+    "transform_problems",
     "voxel_sizes",
     "white_matter_peak",
 ]

@@ -1,7 +1,7 @@
 """``preprocess_t1w``: native T1w → MNI152NLin2009aSym on the ATLAS grid, as ATLAS made its releases.
 
 Steps (seed 001 "Normalization to a Standard Template"; seed 000 Figure 2): reorient to RAS → N4 bias
-correction → affine registration to the template (multi-start rigid initialisation, then affine) →
+correction → affine registration to the template (whole-sphere rigid search, then affine) →
 template brain mask mapped back → white-matter-peak intensity standardisation → defacing → resampling
 onto the exact 197×233×189 grid, linear for the image and nearest neighbour for the lesion mask.
 Each step is a function of its own module and can be called alone.
@@ -112,8 +112,9 @@ def preprocess_t1w(
     begin("registration")
     registration = registration or RegistrationSettings()
     fit = register_affine(corrected, registration)
-    done("registration", method="ants.affine_initializer local + global rigid searches, ants.registration Affine",
+    done("registration", method="rigid grid search (brain NCC), ants.registration Affine, sanity checks",
          template="MNI152NLin2009aSym (nilearn, 1 mm)", initialisation_chosen=fit.initialisation,
+         brain_ncc=fit.scores,
          seconds_by_stage=fit.seconds, **registration.as_dict())
     transform = fit.transform
 

@@ -22,12 +22,13 @@ The rule, per lesion (its voxels counted on the mask grid):
 
 Why a share of the lesion rather than "one voxel in cortex": ATLAS images are registered *linearly*
 to the template, so a subject's cortex is a few mm away from the template's, and a white-matter lesion
-near a sulcus overlaps template cortex by some percent of its volume. On 300 synthetic lesions
-(``lesionkit.synth``, seeds 1000–1059 and 2000–2149 at 2 mm, not the cohort reported in the README)
-the cortex share of subcortical lesions was below 0.31 for 99 % of them (max 0.41), of cortical ones
-above 0.44 for 99 % (min 0.18); 25 % misclassified 5 of 300. Real cortical lesions that merely graze
-the cortex can still come out ``subcortical``: the share is reported (``cortex_share``) so users can
-apply their own cut.
+near a sulcus overlaps template cortex by some percent of its volume. The thresholds were chosen on
+350 synthetic lesions (``lesionkit.synth.generate_subject`` seeds 1000–1059 and 2000–2149 at 2 mm; not
+the cohort reported in the README): the cortex share of 211 subcortical lesions was at most 0.18 for
+95 % of them (max 0.41), that of 89 cortical lesions at least 0.38 for 95 % (min 0.15); infratentorial
+shares were ≥ 0.59 for every ``other`` lesion and ≤ 0.08 for all others. The rule misclassified 5 of
+350. Real cortical lesions that merely graze the cortex can still come out ``subcortical``: the shares
+are reported (``cortex_share``, ``infratentorial_share``) so users can apply their own cut.
 
 Hemisphere: the side of the lesion's centroid x in MNI mm (x < 0 is left, RAS). A lesion whose
 centroid is exactly on the midline takes the side holding more of its voxels, ``midline`` on a tie.

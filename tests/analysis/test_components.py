@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from lesionkit.analysis.components import label_lesions, voxel_volume
+from lesionkit.analysis.components import bounding_box, label_lesions, voxel_volume
 
 
 def test_matches_scipy_six_connectivity(rng):
@@ -55,3 +55,12 @@ def test_voxel_volume_is_exact_on_axis_aligned_grids():
     for size in (2.0, 3.0, 0.9375):
         assert voxel_volume(np.diag([size, size, size, 1.0])) == size**3
     assert 27 * voxel_volume(np.diag([2.0, 2.0, 2.0, 1.0])) == 216.0
+
+
+def test_bounding_box_and_labels_outside_it_stay_zero():
+    mask = np.zeros((12, 10, 8), bool)
+    assert bounding_box(mask) is None
+    mask[2, 3, 4] = mask[5, 7, 4] = True
+    assert bounding_box(mask) == (slice(2, 6), slice(3, 8), slice(4, 5))
+    labels, count = label_lesions(mask)
+    assert count == 2 and labels.shape == mask.shape and set(np.unique(labels[~mask])) == {0}

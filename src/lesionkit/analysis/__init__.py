@@ -1,6 +1,6 @@
 """lesionkit.analysis"""
 
-from lesionkit.analysis.components import label_lesions, voxel_volume
+from lesionkit.analysis.components import bounding_box, label_lesions, voxel_volume
 from lesionkit.analysis.location import anatomy, atlas_step, classify_location, hemisphere
 from lesionkit.analysis.overlap import overlap_maps
 from lesionkit.analysis.quantify import (
@@ -39,6 +39,7 @@ __all__ = [
     "WhiteMatterBand",
     "anatomy",
     "atlas_step",
+    "bounding_box",
     "builtin_atlas",
     "classify_location",
     "cst_lesion_load",

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
 
-from lesionkit.analysis.components import label_lesions, voxel_volume
+from lesionkit.analysis.components import bounding_box, label_lesions, voxel_volume
 from lesionkit.analysis.location import anatomy, atlas_step, classify_location, hemisphere
 from lesionkit.analysis.territory import majority_territory, territory_shares
 from lesionkit.io.errors import InvalidInputError
@@ -80,10 +80,14 @@ def quantify_lesions(
     maps = anatomy(step)
     names = territory_names()
     voxel_mm3 = voxel_volume(affine)
-    labels, count = label_lesions(mask, voxel_mm3, min_size_mm3)
     rows = []
-    for index, box in enumerate(ndi.find_objects(labels, max_label=count), start=1):
-        inside = labels[box] == index
+    crop = bounding_box(mask)  # all work inside the lesions' box (a small part of the grid)
+    if crop is None:
+        return pd.DataFrame(rows, columns=list(LESION_COLUMNS))
+    labels, count = label_lesions(mask[crop], voxel_mm3, min_size_mm3)
+    for index, local in enumerate(ndi.find_objects(labels, max_label=count), start=1):
+        inside = labels[local] == index
+        box = tuple(slice(c.start + s.start, c.start + s.stop) for c, s in zip(crop, local, strict=True))
         ijk = np.argwhere(inside) + [s.start for s in box]
         xyz = ijk @ affine[:3, :3].T + affine[:3, 3]
         centroid = xyz.mean(axis=0)

@@ -18,6 +18,7 @@ The unweighted overlap (mm³) and its percent of the tract are reported beside i
 from __future__ import annotations
 
 import csv
+import functools
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -56,11 +57,18 @@ class Atlas:
     names: dict[int, str]
     affine: np.ndarray
 
+    @functools.cached_property
+    def roi_voxels(self) -> np.ndarray:
+        """Voxel count of every label value (index = label); counted once per atlas, not per subject."""
+        top = max(max(self.names, default=0), int(self.labels.max(initial=0)))
+        return np.bincount(self.labels.ravel(), minlength=top + 1)
+
 
 def _subsample(data: np.ndarray, step: int) -> np.ndarray:
     return data if step == 1 else np.ascontiguousarray(data[::step, ::step, ::step])
 
 
+@functools.lru_cache(maxsize=8)
 def builtin_atlas(level: int = 1, step: int = 1) -> Atlas:
     """JHU arterial territories, level 1 (30 ROIs) or 2 (8), on the ATLAS grid or its ``step``-mm subsampling."""
     base = load_territories()
@@ -76,7 +84,9 @@ def builtin_atlas(level: int = 1, step: int = 1) -> Atlas:
         raise ValueError(f"JHU arterial territories have levels 1 and 2, not {level}")
     affine = base.affine.copy()
     affine[:3, :3] *= step
-    return Atlas(f"jhu_lvl{level}", _subsample(data, step), dict(names), affine)
+    labels = _subsample(data, step)
+    labels.setflags(write=False)  # cached: shared by every caller
+    return Atlas(f"jhu_lvl{level}", labels, dict(names), affine)
 
 
 def load_label_table(path: PathLike) -> dict[int, str]:
@@ -138,9 +148,8 @@ def roi_load(mask: np.ndarray, atlas: Atlas, voxel_mm3: float) -> pd.DataFrame:
     """One row per ROI of ``atlas`` (columns :data:`ROI_COLUMNS`); percentages are 0 for empty denominators."""
     if mask.shape != atlas.labels.shape:
         raise ValueError(f"mask shape {mask.shape} differs from atlas {atlas.name} shape {atlas.labels.shape}")
-    top = max(max(atlas.names, default=0), int(atlas.labels.max(initial=0)))
-    roi_voxels = np.bincount(atlas.labels.ravel(), minlength=top + 1)
-    hit = np.bincount(atlas.labels[mask.astype(bool)], minlength=top + 1)
+    roi_voxels = atlas.roi_voxels
+    hit = np.bincount(atlas.labels[mask.astype(bool)], minlength=roi_voxels.size)
     lesion_voxels = int(np.count_nonzero(mask))
     rows = []
     for label, name in atlas.names.items():

@@ -13,7 +13,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "whole-mm subsampling of it; native-space masks are refused: register them first). Writes OUT/lesions.tsv "
         "(one row per 6-connected lesion: volume, centroid in MNI mm, hemisphere, location by the ATLAS definition, "
         "majority JHU arterial territory and the share in each), OUT/subjects.tsv (lesion count, total volume, "
-        "ATLAS hemisphere class, counts by location), OUT/roi_load.tsv (overlap mm³, %% of each ROI and %% of the "
+        "ATLAS hemisphere class, counts by location), OUT/roi_load.tsv (overlap mm³, percent of each ROI and of the "
         "lesion for JHU territories levels 1 and 2 and an optional user atlas), OUT/cst_load.tsv with --cst "
         "(weighted CST lesion load, Zhu et al. 2010), and with T1w images (--t1 or a cohort that has them) one "
         "montage PNG per subject under OUT/figures, OUT/overlap.png and OUT/report.html. Rules: "

@@ -31,3 +31,29 @@ def test_train_exit_codes(tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(["train", str(data)])
     assert exc.value.code == 2
+
+
+def test_train_exports_a_calibrated_half_precision_model_at_a_coarser_grid(tmp_path):
+    import torch
+
+    from lesionkit.model import load_model
+    from lesionkit.model.checkpoint import read_checkpoint
+
+    data = write_cohort(tmp_path / "data", 3, shape=(32, 32, 32))  # 2 mm voxels
+    config = tmp_path / "cfg.toml"
+    config.write_text("tensorboard = false\nval_fraction = 0.34\n[zoom_out]\nepochs = 0\n")
+    exported = tmp_path / "shipped.pt"
+    args = ["train", str(data), "-o", str(tmp_path / "model"), "--config", str(config), "--widths", "8", "16",
+            "--stem-stride", "1", "--epochs", "1", "--crop", "8", "8", "8", "--steps-per-epoch", "1",
+            "--spacing", "4", "--channels", "t1", "mirror", "--threads", "1", "--no-progress", "--export",
+            str(exported)]
+    assert main(args) == 0
+    payload = read_checkpoint(exported)
+    assert payload["spacing"] == [4.0, 4.0, 4.0] and payload["channels"] == ["t1", "mirror"]
+    assert payload["network"]["in_channels"] == 2
+    assert all(v.dtype == torch.float16 for v in payload["state_dict"].values() if v.is_floating_point())
+    calibration = payload["provenance"]["calibration"]
+    assert calibration["cases"] == payload["provenance"]["training_data"]["val_ids"]
+    assert payload["threshold"] == calibration["threshold"]
+    model = load_model(exported)
+    assert model.spacing == (4.0, 4.0, 4.0) and model.channels == ("t1", "mirror")

@@ -14,10 +14,11 @@ class DarkVoxels(torch.nn.Module):
         return -20.0 * (x + 4.0)
 
 
-def _stub(roi=(16, 16, 16)) -> SegmentationModel:
+def _stub(roi=(16, 16, 16), spacing=(1.0, 1.0, 1.0)) -> SegmentationModel:
     # No percentile clipping: the tiny test lesions are rarer than the clipped 0.5 % tail.
     no_clip = {"clip_percentiles": [0.0, 100.0]}
-    return SegmentationModel([DarkVoxels()], {"widths": [8, 16], "stem_stride": 1}, no_clip, roi_size=roi)
+    return SegmentationModel([DarkVoxels()], {"widths": [8, 16], "stem_stride": 1}, no_clip, roi_size=roi,
+                             spacing=spacing)
 
 
 def _head(shape) -> np.ndarray:
@@ -34,6 +35,18 @@ def test_segment_keeps_shape_and_affine(shape):
     assert out.shape == shape
     np.testing.assert_array_equal(out.affine, affine)
     assert out.get_data_dtype() == np.float32
+
+
+@pytest.mark.parametrize("shape", [(33, 27, 21), (40, 36, 30)])
+def test_a_coarser_model_segments_on_its_grid_and_returns_the_input_grid(shape):
+    affine = np.diag([1.0, 1.0, 1.0, 1.0])
+    data = _head(shape)
+    data[4:12, 4:12, 4:12] = 0.0  # an 8³ lesion: four 2 mm blocks across
+    out = segment(_stub(spacing=(2.0, 2.0, 2.0)), nib.Nifti1Image(data, affine))
+    assert out.shape == shape
+    mask = np.asarray(out.dataobj) >= 0.5
+    truth = data == 0.0
+    assert 2 * (mask & truth).sum() / (mask.sum() + truth.sum()) > 0.85
 
 
 def test_lesion_at_the_edge_of_the_volume_is_found():

@@ -17,6 +17,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", required=True, help="model folder (checkpoints, log.csv, config.json)")
     parser.add_argument("--config", help="TOML file of training settings (see lesionkit/model/config.py)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from MODEL_DIR/last.pt")
+    parser.add_argument("--export", metavar="FILE", help="also write the best checkpoint as a shippable float16 "
+                        "model with its threshold calibrated on the validation split")
     parser.add_argument("--network", choices=("resunet", "dynunet", "segresnet"))
     parser.add_argument("--widths", type=int, nargs="+", help="channels per resolution level (paper: 32 64 128 256)")
     parser.add_argument("--stem-stride", type=int, choices=(1, 2), help="2 = strided first convolution (CPU)")
@@ -65,4 +67,8 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError(args.config or "command line", str(error)) from error
     best = train(config, args.data, args.output, resume=args.resume, progress=not args.no_progress)
     print(f"best checkpoint: {best}")
+    if args.export:
+        from lesionkit.model.export import export_model
+
+        print(f"exported model: {export_model(best, args.export, args.data)}")
     return 0

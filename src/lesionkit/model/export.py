@@ -1,0 +1,49 @@
+"""Turn a training checkpoint into a shippable model: threshold chosen on the validation split, float16 weights.
+
+The validation subjects are the ones the training run held out (their ids are in the checkpoint's
+provenance), so the threshold is never tuned on test data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lesionkit.io.cohort import load_case_mask, load_cohort
+from lesionkit.io.nifti import load_image
+from lesionkit.model.calibrate import best_threshold
+from lesionkit.model.checkpoint import load_model, read_checkpoint, save_checkpoint
+from lesionkit.model.inference import predict_array
+from lesionkit.typing import PathLike
+
+__all__ = ["export_model"]
+
+
+def export_model(checkpoint: PathLike, out: PathLike, data: PathLike | None = None, *, half: bool = True) -> Path:
+    """Write ``out``: ``checkpoint``'s network with a calibrated threshold (when ``data`` holds its validation
+    subjects) and float16 weights; the calibration is recorded in ``provenance["calibration"]``."""
+    payload = read_checkpoint(checkpoint)
+    model = load_model(checkpoint)
+    provenance = dict(payload["provenance"])
+    threshold = float(payload.get("threshold", 0.5))
+    val_ids = set(provenance.get("training_data", {}).get("val_ids", []))
+    cases = [c for c in load_cohort(data) if c.id in val_ids] if data is not None and val_ids else []
+    if cases:
+        probabilities, truths = [], []
+        for case in cases:
+            image = load_image(case.t1w)
+            spacing = image.header.get_zooms()[:3]
+            probabilities.append(predict_array(model, np.asarray(image.dataobj), image_spacing=spacing))
+            truths.append(np.asarray(load_case_mask(case).dataobj) > 0)
+        threshold, dice = best_threshold(probabilities, truths)
+        provenance["calibration"] = {
+            "threshold": threshold, "val_dice_at_threshold": dice,
+            "val_dice_at_0.5": best_threshold(probabilities, truths, [0.5])[1], "cases": sorted(c.id for c in cases),
+        }
+    provenance["source_checkpoint"] = str(checkpoint)
+    return save_checkpoint(
+        out, model.networks[0], payload["network"], normalization=payload["normalization"], space=payload["space"],
+        spacing=payload["spacing"], roi_size=payload["roi_size"], provenance=provenance, threshold=threshold,
+        half=half, channels=payload.get("channels", ["t1"]),
+    )

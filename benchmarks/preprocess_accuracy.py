@@ -10,7 +10,8 @@ mean and maximum over cases. With ``--ants`` also ANTsPy's default ``registratio
 Cases (``--cases``, comma separated; default the list below):
 
 * ``synth:S`` — ``lesionkit.synth`` subject of seed ``S`` at 1 mm, re-acquired natively (oblique, up to
-  10° head pose, the seed's scanner profile); ``synth:S:thick`` forces the 0.9×0.9×3 mm LPS profile.
+  10° head pose, the seed's scanner profile); ``synth:S:thick`` forces the 0.9×0.9×3 mm LPS profile;
+  ``synth:S:DEG`` or ``synth:S:thick:DEG`` adds a rotation as for ``template`` cases.
   Truth: ``NativeToTemplateMatrix`` (native → subject MNI → template, the anatomy's affine part), exact up
   to the subject's residual smooth warp, whose mean size over brain voxels is reported per case.
 * ``template:S[:DEG]`` — the template with a skull shell on a 0.9×0.9×3 mm LPS oblique grid, moved by
@@ -89,13 +90,12 @@ def _template_case(seed: int):
 
 def make_case(spec: str):
     """(t1w, mask, true native → template matrix, extra facts) for a case name (see the module docstring)."""
-    parts = spec.split(":")
-    if parts[0] == "synth":
-        t1w, mask, truth, extra = _synth_case(int(parts[1]), len(parts) > 2 and parts[2] == "thick")
-        rotate = 0.0
-    elif parts[0] == "template":
-        t1w, mask, truth, extra = _template_case(int(parts[1]))
-        rotate = float(parts[2]) if len(parts) > 2 else 0.0
+    source, seed, *options = spec.split(":")
+    rotate = float(next((o for o in options if o not in ("", "thick")), 0.0))
+    if source == "synth":
+        t1w, mask, truth, extra = _synth_case(int(seed), "thick" in options)
+    elif source == "template":
+        t1w, mask, truth, extra = _template_case(int(seed))
     else:
         raise SystemExit(f"unknown case {spec!r}")
     if rotate:

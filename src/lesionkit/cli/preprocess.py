@@ -58,7 +58,12 @@ def _process(case, mask, output: str, deface: bool, progress=None) -> dict:
         result.t1w_mni, paths["qc"], mask_mni=result.mask_mni, brain_mask_mni=result.brain_mask_mni, title=case.id
     )
     write_dataset_description(output, "lesionkit preprocess")
-    return {"id": case.id, "seconds": sum(step["seconds"] for step in result.steps), "paths": paths}
+    done = {"id": case.id, "seconds": sum(step["seconds"] for step in result.steps), "paths": paths}
+    registration = next(step for step in result.steps if step["name"] == "registration")["parameters"]
+    if "fallback" in registration["initialisation_chosen"]:
+        done["warning"] = (f"{case.id}: every affine fit failed its sanity check; the rigid start was kept — "
+                           f"check {paths['qc']}")
+    return done
 
 
 def _process_in_worker(case, mask, output: str, deface: bool) -> dict:
@@ -96,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
 
                 done = _process(case, args.mask, args.output, deface, step)
                 bar.update(task, description=f"done in {done['seconds']:.0f} s", completed=7)
+                if "warning" in done:
+                    bar.console.print(f"[yellow]warning[/]: {done['warning']}")
         else:
             from concurrent.futures import ProcessPoolExecutor
 
@@ -109,5 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
                         raise InvalidInputError(*done["error"])
                     bar.update(tasks[done["id"]], description=f"done in {done['seconds']:.0f} s", completed=1)
+                    if "warning" in done:
+                        bar.console.print(f"[yellow]warning[/]: {done['warning']}")
     print(f"wrote {len(cases)} preprocessed scan(s) to {args.output}")
     return 0

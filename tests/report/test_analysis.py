@@ -52,6 +52,15 @@ def test_subject_montage_from_files_and_arrays(tmp_path):
     assert [p.name for p in tmp_path.rglob(".*")] == []  # no temporary file left
 
 
+def test_subject_montage_lesion_beyond_the_shortest_axis(tmp_path):
+    # a coronal index larger than the number of axial slices once made every view index every axis
+    image, _ = _case((20, 40, 10))
+    mask = np.zeros(image.shape, np.uint8)
+    mask[8:12, 30:35, 3:6] = 1
+    out = subject_montage(image, mask, tmp_path / "far.png")
+    assert out.read_bytes()[:8] == PNG
+
+
 def test_subject_montage_refuses_mismatched_grids(tmp_path):
     image, mask = _case()
     t1 = nib.Nifti1Image(image, np.eye(4))

@@ -66,8 +66,8 @@ def lesion_slices(mask: np.ndarray, n: int) -> list[int]:
 
 
 def _plane(volume: np.ndarray, view: str, index: int) -> np.ndarray:
-    plane = {"axial": volume[:, :, index], "coronal": volume[:, index, :], "sagittal": volume[index, :, :]}[view]
-    return plane.T  # rows = the second axis, drawn upwards with origin="lower"
+    axis = {"sagittal": 0, "coronal": 1, "axial": 2}[view]  # slice only the asked axis: sizes differ per axis
+    return np.take(volume, index, axis=axis).T  # rows = the second axis, drawn upwards with origin="lower"
 
 
 def _draw(ax, t1: np.ndarray, mask: np.ndarray, zoom: np.ndarray, view: str, index: int, window) -> None:

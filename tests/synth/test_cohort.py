@@ -32,7 +32,17 @@ def test_adding_subjects_keeps_the_existing_ones(tmp_path):
     np.testing.assert_array_equal(stored, np.clip(np.rint(again.t1w), -32768, 32767).astype(np.int16))
 
 
+def test_two_seeds_share_one_folder_with_first_cohort(tmp_path):
+    generate_cohort(tmp_path, 1, seed=3, resolution=2, progress=False)
+    later = generate_cohort(tmp_path, 2, seed=4, resolution=2, n_cohorts=2, progress=False, first_cohort=2)
+    assert [p.parent.parent.parent.parent.name for p in later] == ["R002", "R003"]
+    assert sorted(p.name for p in (tmp_path / "Training").iterdir()) == ["R001", "R002", "R003"]
+    assert "sub-r003s001" in (tmp_path / "Training" / "R003" / "participants.tsv").read_text()
+
+
 def test_bad_arguments_are_refused(tmp_path):
+    with pytest.raises(ValueError):
+        generate_cohort(tmp_path, 1, seed=1, first_cohort=0)
     with pytest.raises(ValueError):
         generate_cohort(tmp_path, 0, seed=1)
     with pytest.raises(ValueError):

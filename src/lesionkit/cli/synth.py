@@ -23,6 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="mni: MNI152NLin2009aSym images; native: oblique anisotropic space-orig images and "
                         "the true native-to-MNI transform; both: both")
     parser.add_argument("--cohorts", type=int, default=None, help="number of cohorts/sites (default ceil(sqrt(N)))")
+    parser.add_argument("--first-cohort", type=int, default=1,
+                        help="number of the first cohort folder (R001 by default); lets several seeds share OUT")
     parser.add_argument("--jobs", type=int, default=1, help="parallel worker processes (output is identical)")
     parser.add_argument("--overwrite", action="store_true",
                         help="regenerate every subject (default: keep subjects an interrupted run already wrote)")
@@ -33,14 +35,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     from lesionkit.synth import generate_cohort
 
-    if args.subjects < 1 or args.jobs < 1 or (args.cohorts is not None and args.cohorts < 1):
-        print("lesionkit synth: --subjects, --jobs and --cohorts must be at least 1")
+    if min(args.subjects, args.jobs, args.first_cohort, args.cohorts or 1) < 1:
+        print("lesionkit synth: --subjects, --jobs, --cohorts and --first-cohort must be at least 1")
         return 2
     if Path(args.out).exists() and not Path(args.out).is_dir():
         print(f"lesionkit synth: {args.out} exists and is not a folder")
         return 2
     paths = generate_cohort(args.out, args.subjects, args.seed, resolution=args.resolution, space=args.space,
                             n_cohorts=args.cohorts, jobs=args.jobs, progress=not args.quiet,
-                            resume=not args.overwrite)
+                            resume=not args.overwrite, first_cohort=args.first_cohort)
     print(f"wrote {len(paths)} subjects under {args.out}/Training")
     return 0

@@ -168,10 +168,13 @@ def generate_cohort(
     jobs: int = 1,
     progress: bool = True,
     resume: bool = True,
+    first_cohort: int = 1,
 ) -> list[Path]:
     """Write ``n_subjects`` synthetic subjects in ``n_cohorts`` sites (default ⌈√n⌉); returns the T1w paths.
 
-    Subject ``i`` (0-based) goes to cohort ``i % n_cohorts + 1`` as its subject ``i // n_cohorts + 1``.
+    Subject ``i`` (0-based) goes to cohort ``first_cohort + i % n_cohorts`` as its subject ``i // n_cohorts + 1``.
+    ``first_cohort`` lets runs with different seeds share one folder without clashing subject ids
+    (e.g. seed 1000 in R001–R008, then seed 1001 from R009).
     With ``resume`` (default), subjects already written by an interrupted run with the same seed,
     resolution and space are kept instead of regenerated (the output is identical either way).
     """
@@ -181,9 +184,12 @@ def generate_cohort(
         raise ValueError(f"space must be 'mni', 'native' or 'both', got {space!r}")
     n_cohorts = min(n_subjects, n_cohorts or math.ceil(math.sqrt(n_subjects)))
     out = Path(out_dir)
-    profiles = {k: cohort_profile(seed, k) for k in range(1, n_cohorts + 1)}
-    tasks = [(str(out), i % n_cohorts + 1, i // n_cohorts + 1, seed, float(resolution), space,
-              profiles[i % n_cohorts + 1], resume) for i in range(n_subjects)]
+    if first_cohort < 1:
+        raise ValueError("first_cohort must be at least 1")
+    cohorts = [first_cohort + i % n_cohorts for i in range(n_subjects)]
+    profiles = {k: cohort_profile(seed, k) for k in sorted(set(cohorts))}
+    tasks = [(str(out), k, i // n_cohorts + 1, seed, float(resolution), space, profiles[k], resume)
+             for i, k in enumerate(cohorts)]
 
     results: list[tuple[Path, dict, list[dict]]] = []
     iterator = _run(tasks, jobs)

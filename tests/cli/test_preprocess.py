@@ -72,9 +72,9 @@ def test_truncated_gzip_helper_really_is_truncated(tmp_path):
 def test_preprocess_bids_folder_end_to_end(tmp_path):
     """A BIDS folder with one coarse oblique native scan and its lesion mask → every derivative, aligned.
 
-    A moderate head rotation: large rotations are tested in tests/preprocess (the global rigid search is
-    known to pick a wrong orientation for some inputs; see the registration module)."""
-    case = make_native_case(spacing=(2.5, 2.5, 2.5), angles=(10.0, -5.0, 15.0), lesion_radius=12.0)
+    The scan is the one read from disk on which the former ANTs ``affine_initializer`` search picked a wrong
+    orientation (69 mm): a 35°/−20°/50° head rotation."""
+    case = make_native_case(spacing=(2.5, 2.5, 2.5), angles=(35.0, -20.0, 50.0), lesion_radius=12.0)
     anat = tmp_path / "bids" / "sub-07" / "ses-1" / "anat"
     anat.mkdir(parents=True)
     nib.save(case.t1w, anat / "sub-07_ses-1_T1w.nii.gz")
@@ -97,6 +97,7 @@ def test_preprocess_bids_folder_end_to_end(tmp_path):
     assert (folder / "sub-07_ses-1_from-orig_to-MNI152NLin2009aSym_mode-image_xfm.mat").exists()
     sidecar = json.loads((folder / f"{stem}_desc-preproc_T1w.json").read_text())
     assert [s["name"] for s in sidecar["Steps"]][:3] == ["reorient", "bias_correction", "registration"]
+    assert sidecar["Steps"][2]["parameters"]["initialisation_chosen"].startswith("search candidate")
     assert all(s["seconds"] >= 0 for s in sidecar["Steps"])
     qc = out / "sub-07" / "ses-1" / "figures" / f"{stem}_desc-registration_T1w.png"
     assert qc.read_bytes()[:4] == b"\x89PNG"

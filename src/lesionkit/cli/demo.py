@@ -41,33 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if code:
         return code
     print(f"3/3 evaluating → {evaluation}")
-    if "evaluate" in cli.COMMANDS:
-        code = cli.main(["evaluate", str(predictions), str(data), "-o", str(evaluation)])
-        if code:
-            return code
-        reports = sorted(evaluation.rglob("*.html"))
-        print(f"report: {reports[0] if reports else evaluation}")
-        return 0
-    return _fallback_evaluation(predictions, data, evaluation)
-
-
-def _fallback_evaluation(predictions, data, evaluation) -> int:
-    """Per-case Dice table with ``lesionkit.metrics`` while ``lesionkit evaluate`` is not available."""
-    import numpy as np
-    import pandas as pd
-
-    from lesionkit.io import load_case_mask, load_cohort, load_mask, write_text
-    from lesionkit.metrics import evaluate_pair
-
-    predicted = {c.subject: c for c in load_cohort(predictions, default_role="mask")}
-    rows = []
-    for case in load_cohort(data):
-        truth = load_case_mask(case)
-        pred = load_mask(predicted[case.subject].mask, reference=truth)
-        metrics = evaluate_pair(np.asarray(pred.dataobj), np.asarray(truth.dataobj), truth.header.get_zooms()[:3])
-        rows.append({"subject": case.subject, **metrics})
-    table = pd.DataFrame(rows)
-    path = write_text(evaluation / "metrics.tsv", table.to_csv(sep="\t", index=False))
-    print(table[["subject", "dice", "lesion_f1", "hd95"]].to_string(index=False))
-    print(f"mean Dice {table['dice'].mean():.3f}; per-case metrics: {path}")
+    code = cli.main(["evaluate", str(predictions), str(data), "-o", str(evaluation)])
+    if code:
+        return code
+    print(f"report: {evaluation / 'report.html'}")
     return 0

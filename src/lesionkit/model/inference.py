@@ -43,8 +43,12 @@ def predict_inputs(
     divisor = getattr(model, "divisor", 16)
     roi = roi_size or getattr(model, "roi_size", (128, 160, 128))
     roi = round_up_crop([min(int(r), int(s)) for r, s in zip(roi, inputs.shape[1:], strict=True)], divisor)
+    shape = inputs.shape[1:]
+    pad = [(0, max(0, r - s)) for r, s in zip(roi, shape, strict=True)]
+    if any(after for _, after in pad):  # pad each channel with its own background, as training crops are
+        inputs = np.stack([np.pad(c, pad, constant_values=float(c.min())) for c in inputs])
     x = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))[None]
-    cval = float(x.min())  # padding outside the image looks like the darkest background, not like zero
+    cval = float(x.min())  # unused: the volume is at least one window large now
     was_training = model.training
     model.eval()
 
@@ -58,7 +62,7 @@ def predict_inputs(
     if tta:
         probability = 0.5 * (probability + torch.flip(run(torch.flip(x, dims=[2])), dims=[2]))
     model.train(was_training)
-    return probability[0, 0].float().clamp_(0, 1).numpy()
+    return probability[0, 0, : shape[0], : shape[1], : shape[2]].float().clamp_(0, 1).numpy()
 
 
 def predict_array(

@@ -36,7 +36,7 @@ import numpy as np
 from scipy import ndimage
 
 DEFAULT_CASES = ("template:0,template:3,template:1:30,template:2:60,template:3:90,template:0:180,"
-                 "synth:0,synth:3,synth:5:thick,synth:6,synth:7:thick")
+                 "synth:0,synth:3,synth:5:thick,synth:6,synth:7:thick,synth:1:90,synth:2:thick:180,synth:4:-45")
 
 
 def _rotation_x(degrees: float) -> np.ndarray:

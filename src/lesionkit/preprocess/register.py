@@ -4,13 +4,13 @@ Three stages.
 
 (1) A deterministic whole-sphere rigid search (:mod:`lesionkit.preprocess.rigid_search`): a 30° grid of
 rotations about the cranium's centre, scored by normalised correlation with the template over the
-template's *brain* only, the best four poses (≥ 40° apart) refined (rigid + isotropic scale) and ranked
+template's *brain* only, the best five poses (≥ 25° apart) refined (rigid + isotropic scale) and ranked
 by the same score on a 4 mm lattice. It replaces a two-start search (centre of mass vs ANTs
 ``affine_initializer`` with principal axes and 90° steps) that failed on large rotations: the
 initializer's random sampling made it pick a right or a wrong pose (11 vs 98 mm mean error) for the same
 scan from run to run, and over the whole head (skull, scalp, neck) against the skull-stripped template
 its metric could not tell a right pose from a head shrunk so that its scalp lay on the cortex. Scored
-over the brain, right poses reach NCC 0.86–0.95 and wrong ones at most 0.61 on the benchmark cases.
+over the brain, right poses reach NCC 0.64–0.95 and wrong ones at most 0.61 on the benchmark cases.
 
 (2) An affine refinement (``ants.registration``, Mattes MI) of the best pose on a 2 mm template with a
 coarse-to-fine schedule of 8, 4 and 2 mm, the metric restricted to the template brain grown by 10 mm
@@ -47,8 +47,9 @@ class RegistrationSettings:
     """Parameters of :func:`register_affine` (all recorded in the JSON sidecar)."""
 
     search_step_degrees: float = 30.0
-    search_candidates: int = 4
-    search_min_separation_degrees: float = 40.0
+    search_candidates: int = 5
+    search_min_separation_degrees: float = 25.0
+    search_offset_mm: float = 12.0
     search_sigma_mm: float = 3.0
     template_resolution_mm: float = 2.0
     iterations: tuple[int, ...] = (100, 50, 25)
@@ -176,7 +177,8 @@ def register_affine(
     similarity = BrainSimilarity(t1w, settings.search_sigma_mm)
     candidates = rigid_search(
         t1w, step_degrees=settings.search_step_degrees, keep=settings.search_candidates,
-        min_separation_degrees=settings.search_min_separation_degrees, similarity=similarity,
+        min_separation_degrees=settings.search_min_separation_degrees, offset_mm=settings.search_offset_mm,
+        similarity=similarity,
     )
     seconds["initialisation"] = time.perf_counter() - start
     start = time.perf_counter()

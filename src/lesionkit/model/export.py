@@ -6,6 +6,7 @@ provenance), so the threshold is never tuned on test data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +21,22 @@ from lesionkit.typing import PathLike
 __all__ = ["export_model"]
 
 
-def export_model(checkpoint: PathLike, out: PathLike, data: PathLike | None = None, *, half: bool = True) -> Path:
+def export_model(
+    checkpoint: PathLike,
+    out: PathLike,
+    data: PathLike | None = None,
+    *,
+    half: bool = True,
+    roi_size: Sequence[int] | None = None,
+) -> Path:
     """Write ``out``: ``checkpoint``'s network with a calibrated threshold (when ``data`` holds its validation
-    subjects) and float16 weights; the calibration is recorded in ``provenance["calibration"]``."""
+    subjects) and float16 weights; the calibration is recorded in ``provenance["calibration"]``.
+    ``roi_size`` replaces the checkpoint's inference window (and is used for the calibration)."""
     payload = read_checkpoint(checkpoint)
+    if roi_size is not None:
+        payload["roi_size"] = [int(s) for s in roi_size]
     model = load_model(checkpoint)
+    model.roi_size = tuple(payload["roi_size"])
     provenance = dict(payload["provenance"])
     threshold = float(payload.get("threshold", 0.5))
     val_ids = set(provenance.get("training_data", {}).get("val_ids", []))

@@ -130,10 +130,10 @@ def _batch(
 
 
 def _validate(
-    network: nn.Module, samples: list[Sample], config: TrainConfig, dist: _Dist
+    network: nn.Module, samples: list[Sample], config: TrainConfig, dist: _Dist, stage: str
 ) -> float:
-    """Mean whole-volume Dice over the validation samples (float32 CPU/GPU sliding window)."""
-    wrapper = SegmentationModel([network], config.network.to_dict(), roi_size=config.roi_size,
+    """Mean whole-volume Dice over the validation samples (sliding windows of the current stage's crop)."""
+    wrapper = SegmentationModel([network], config.network.to_dict(), roi_size=config.window(stage),
                                 channels=config.channels)
     scores = []
     for sample in samples:  # on the working grid: a soft target counts where it is ≥ 0.5
@@ -218,7 +218,7 @@ def train(
     network = build_network(config.network).to(dist.device)
 
     def save(path: Path, **metrics) -> None:
-        save_checkpoint(path, network, config.network, roi_size=config.roi_size, space=MNI_SPACE,
+        save_checkpoint(path, network, config.network, roi_size=config.window(), space=MNI_SPACE,
                         spacing=spacing, channels=config.channels,
                         provenance=_provenance(data, train_ids, val_ids, config, **metrics))
 
@@ -287,7 +287,7 @@ def train(
             if cycle_end:
                 save(out / f"snapshot-{epoch + 1:04d}.pt", epoch=epoch + 1)
             if val_samples and ((epoch + 1) % config.val_every == 0 or epoch + 1 == total_epochs):
-                score = _validate(network, val_samples, config, dist)
+                score = _validate(network, val_samples, config, dist, name)
                 row["val_dice"] = f"{score:.4f}"
                 if score > best:
                     best = score

@@ -30,11 +30,13 @@ def predict_inputs(
     tta: bool = False,
     roi_size: Sequence[int] | None = None,
     overlap: float = 0.25,
+    device: torch.device | str | None = None,
 ) -> np.ndarray:
     """Lesion probability on the working grid of prepared ``(C, X, Y, Z)`` network inputs.
 
     ``tta`` averages with the left-right flipped prediction. ``roi_size`` defaults to the
     checkpoint's window, shrunk to the volume (rounded up to the network's divisor) for small inputs.
+    ``device`` (default CPU) is where the model and the windows run; CUDA runs in float16 autocast.
     """
     from monai.inferers import sliding_window_inference
 
@@ -47,22 +49,21 @@ def predict_inputs(
     pad = [(0, max(0, r - s)) for r, s in zip(roi, shape, strict=True)]
     if any(after for _, after in pad):  # pad each channel with its own background, as training crops are
         inputs = np.stack([np.pad(c, pad, constant_values=float(c.min())) for c in inputs])
-    x = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))[None]
-    cval = float(x.min())  # unused: the volume is at least one window large now
+    device = torch.device(device or "cpu")
+    x = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))[None].to(device)
     was_training = model.training
-    model.eval()
+    model.to(device).eval()
 
     def run(volume: torch.Tensor) -> torch.Tensor:
-        return sliding_window_inference(
-            volume, roi, sw_batch_size=1, predictor=model, overlap=overlap, mode="gaussian",
-            padding_mode="constant", cval=cval,
-        )
+        with torch.autocast("cuda", dtype=torch.float16, enabled=device.type == "cuda"):
+            return sliding_window_inference(volume, roi, sw_batch_size=1, predictor=model, overlap=overlap,
+                                            mode="gaussian")
 
     probability = run(x)
     if tta:
         probability = 0.5 * (probability + torch.flip(run(torch.flip(x, dims=[2])), dims=[2]))
     model.train(was_training)
-    return probability[0, 0, : shape[0], : shape[1], : shape[2]].float().clamp_(0, 1).numpy()
+    return probability[0, 0, : shape[0], : shape[1], : shape[2]].float().clamp_(0, 1).cpu().numpy()
 
 
 def predict_array(

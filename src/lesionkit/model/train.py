@@ -137,22 +137,9 @@ def _validate(
                                 channels=config.channels)
     scores = []
     for sample in samples:  # on the working grid: a soft target counts where it is ≥ 0.5
-        probability = _predict(wrapper, sample.image.astype(np.float32), dist.device)
+        probability = predict_inputs(wrapper, sample.image.astype(np.float32), device=dist.device)
         scores.append(dice_score(probability >= config.threshold, sample.mask >= 0.5))
     return float(np.mean(scores)) if scores else float("nan")
-
-
-def _predict(model: SegmentationModel, image: np.ndarray, device: torch.device) -> np.ndarray:
-    if device.type == "cpu":
-        return predict_inputs(model, image)
-    model.to(device)
-    from monai.inferers import sliding_window_inference
-
-    with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
-        roi = round_up_crop([min(r, s) for r, s in zip(model.roi_size, image.shape[1:], strict=True)], model.divisor)
-        x = torch.from_numpy(image)[None].to(device)
-        out = sliding_window_inference(x, roi, 2, model, 0.25, "gaussian", cval=float(image.min()))
-    return out[0, 0].float().cpu().numpy()
 
 
 def _append_log(path: Path, row: dict) -> None:

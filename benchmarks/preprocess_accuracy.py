@@ -33,17 +33,11 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+from preprocess_speed import _brain_points, _errors, _rotation_x  # the sibling benchmark's: one error measure
 from scipy import ndimage
 
 DEFAULT_CASES = ("template:0,template:3,template:1:30,template:2:60,template:3:90,template:0:180,"
                  "synth:0,synth:3,synth:5:thick,synth:6,synth:7:thick,synth:1:90,synth:2:thick:180,synth:4:-45")
-
-
-def _rotation_x(degrees: float) -> np.ndarray:
-    a = np.deg2rad(degrees)
-    out = np.eye(4)
-    out[1:3, 1:3] = [[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]
-    return out
 
 
 def residual_warp_mm(seed: int, resolution: float = 1.0) -> float:
@@ -105,19 +99,6 @@ def make_case(spec: str):
         mask = nib.Nifti1Image(np.asarray(mask.dataobj), rot @ mask.affine)
         truth = truth @ np.linalg.inv(rot)
     return t1w, mask, truth, extra
-
-
-def _brain_points(truth: np.ndarray, reference: nib.Nifti1Image) -> np.ndarray:
-    from lesionkit.preprocess import template_brain_mask, to_native
-
-    brain = np.asarray(to_native(template_brain_mask(), truth, reference, order=1).dataobj) >= 0.5
-    ijk = np.argwhere(brain)
-    return np.c_[ijk, np.ones(len(ijk))] @ reference.affine.T
-
-
-def _errors(estimate: np.ndarray, truth: np.ndarray, points: np.ndarray) -> dict[str, float]:
-    distance = np.linalg.norm((points @ estimate.T - points @ truth.T)[:, :3], axis=1)
-    return {"mean_mm": round(float(distance.mean()), 3), "max_mm": round(float(distance.max()), 3)}
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:

@@ -14,7 +14,7 @@ import numpy as np
 
 from lesionkit.io.cohort import Case, load_case_mask
 from lesionkit.io.nifti import check_same_grid, load_image
-from lesionkit.model.features import block_average, input_channels
+from lesionkit.model.features import block_average, input_channels, pooling_factor
 
 __all__ = ["Sample", "load_samples", "split_cases"]
 
@@ -28,6 +28,8 @@ class Sample:
     """float16 target: 0/1, or the lesion fraction of each block when the working grid is coarser."""
     lesion_voxels: np.ndarray
     """``(n, 3)`` int32 coordinates of (a subsample of) the lesion voxels."""
+    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    """Voxel size (mm) of the working grid."""
 
 
 def split_cases(cases: Sequence[Case], val_fraction: float, seed: int) -> tuple[list[Case], list[Case]]:
@@ -49,18 +51,22 @@ def load_samples(
     max_voxels: int = 20000,
     *,
     channels: Sequence[str] = ("t1",),
-    factor: int = 1,
+    spacing: float | None = None,
 ) -> list[Sample]:
-    """Load every case onto the working grid (``factor``³ blocks); raises ``InvalidInputError`` for a bad file."""
+    """Load every case onto the working grid (blocks that make ``spacing`` mm voxels; None = the image's own
+    grid); raises ``InvalidInputError`` for a bad file."""
     samples = []
     for case in cases:
         image = load_image(case.t1w)
         mask = load_case_mask(case)
         check_same_grid(image, mask)
+        zooms = tuple(float(z) for z in image.header.get_zooms()[:3])
+        factor = 1 if spacing is None else pooling_factor([spacing] * 3, zooms)
         target = block_average(np.asarray(mask.dataobj, dtype=np.float32), factor)
         lesion = np.argwhere(target >= 0.5).astype(np.int32)
         if len(lesion) > max_voxels:  # a subsample is enough to centre crops on lesions
             lesion = lesion[np.random.default_rng(0).choice(len(lesion), max_voxels, replace=False)]
         data = input_channels(np.asarray(image.dataobj), channels, factor, normalization)
-        samples.append(Sample(case.id, data.astype(np.float16), target.astype(np.float16), lesion))
+        grid = tuple(z * factor for z in zooms)
+        samples.append(Sample(case.id, data.astype(np.float16), target.astype(np.float16), lesion, grid))
     return samples

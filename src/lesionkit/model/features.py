@@ -20,6 +20,7 @@ Channels (the checkpoint lists them):
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Sequence
 from functools import lru_cache
@@ -78,8 +79,6 @@ def upsample(probability: np.ndarray, factor: int, shape: Sequence[int]) -> np.n
 @lru_cache(maxsize=4)
 def _template_channel(image_shape: tuple[int, ...], factor: int, normalization_key: str) -> np.ndarray:
     """The template, normalised like the images, on the grid of an image of ``image_shape`` pooled by ``factor``."""
-    import json
-
     from lesionkit.io.templates import ATLAS_SHAPE, load_template
 
     template = normalize_intensity(np.asarray(load_template("t1").dataobj), json.loads(normalization_key))
@@ -105,8 +104,6 @@ def input_channels(
     voxel axis 0 (left-right on the RAS ATLAS grid, which is symmetric about x = 0; after 2× pooling of
     its 197 columns the mirror is off by half a millimetre).
     """
-    import json
-
     unknown = set(channels) - set(CHANNELS)
     if unknown or not channels:
         raise ValueError(f"unknown input channels {sorted(unknown)} (known: {', '.join(CHANNELS)})")

@@ -31,12 +31,10 @@ from torch import nn
 from lesionkit.io.atomic import atomic_path, write_text
 from lesionkit.io.cohort import MNI_SPACE, load_cohort
 from lesionkit.io.errors import InvalidInputError
-from lesionkit.io.nifti import load_image
 from lesionkit.model.augment import augment, build_augmentation
 from lesionkit.model.checkpoint import SegmentationModel, save_checkpoint
 from lesionkit.model.config import StageConfig, TrainConfig
 from lesionkit.model.data import Sample, load_samples, split_cases
-from lesionkit.model.features import pooling_factor
 from lesionkit.model.inference import predict_inputs
 from lesionkit.model.losses import BCEDiceLoss
 from lesionkit.model.networks import build_network
@@ -194,11 +192,10 @@ def train(
     if not train_cases:
         raise InvalidInputError(data, "no case with both a T1w image and a lesion mask to train on")
     config.network.in_channels = len(config.channels)  # the channels decide it; stored for the checkpoint
-    data_spacing = [float(z) for z in load_image(train_cases[0].t1w).header.get_zooms()[:3]]
-    spacing = data_spacing if config.spacing is None else [float(config.spacing)] * 3
-    factor = pooling_factor(spacing, data_spacing)
-    load = partial(load_samples, normalization=DEFAULT_NORMALIZATION, channels=config.channels, factor=factor)
+    load = partial(load_samples, normalization=DEFAULT_NORMALIZATION, channels=config.channels,
+                   spacing=config.spacing)
     train_samples = load(train_cases)
+    spacing = list(train_samples[0].spacing)  # the working grid the checkpoint records
     val_samples = load(val_cases[: config.val_max_cases]) if dist.main else []
     train_ids, val_ids = [s.case_id for s in train_samples], [c.id for c in val_cases]
 

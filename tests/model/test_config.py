@@ -16,3 +16,9 @@ def test_inference_window_defaults_to_the_last_stage_crop():
 def test_unknown_settings_are_refused():
     with pytest.raises(ValueError, match="unknown setting"):
         load_config(overrides={"zoom_in": {"learning_rate": 1}})
+
+
+@pytest.mark.parametrize(("key", "value"), [("lesion_sampling", "component"), ("lesion_fraction", 1.5)])
+def test_impossible_values_are_refused(key, value):
+    with pytest.raises(ValueError, match=key):
+        load_config(overrides={key: value})

@@ -38,3 +38,18 @@ def test_extract_crop_pads_small_volumes():
     crop = extract_crop(volume, slices, (8, 8, 8), fill=-1)
     assert crop.shape == (8, 8, 8)
     assert (crop[5:] == -1).all() and (crop[:5] == 1).all()
+
+
+def test_lesion_sampling_gives_a_small_lesion_as_many_crops_as_a_large_one():
+    big = np.argwhere(np.ones((10, 10, 10), bool)) + 2  # 1000 voxels near the origin
+    small = np.array([[90, 90, 90]])  # one voxel in the far corner
+    voxels, bounds = np.concatenate([big, small]), np.array([0, 1000, 1001])
+    shape, crop = (100, 100, 100), (16, 16, 16)
+
+    def share_on_small(lesion_bounds):
+        rng = np.random.default_rng(3)
+        crops = [crop_slices(shape, crop, rng, voxels, 1.0, lesion_bounds) for _ in range(400)]
+        return np.mean([all(s.start <= c < s.stop for s, c in zip(sl, small[0], strict=True)) for sl in crops])
+
+    assert 0.4 < share_on_small(bounds) < 0.6  # each lesion equally likely
+    assert share_on_small(None) < 0.01  # by voxel: 1 in 1001

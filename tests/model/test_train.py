@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import lesionkit.model.train as train_module
+from lesionkit.io.errors import InvalidInputError
 from lesionkit.model import load_config, load_model, predict_array
 from lesionkit.model.train import dice_score, train
 
@@ -137,3 +138,20 @@ def test_tiny_network_overfits_two_synthetic_subjects(tmp_path):
         probability = predict_array(model, np.asarray(load_image(case.t1w).dataobj))
         scores.append(dice_score(probability >= 0.5, np.asarray(load_case_mask(case).dataobj)))
     assert min(scores) > 0.9, scores
+
+
+def test_init_starts_from_a_checkpoints_weights(tiny_cohort, tmp_path):
+    first = train(_tiny_config(), tiny_cohort, tmp_path / "first", progress=False).parent / "final.pt"
+    frozen = _tiny_config(zoom_in={"lr": 0.0}, zoom_out={"epochs": 0})  # lr 0: the weights cannot move
+    train(frozen, tiny_cohort, tmp_path / "second", progress=False, init=first)
+    before, after = _weights(first), _weights(tmp_path / "second" / "final.pt")
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    random_start = _weights(train(frozen, tiny_cohort, tmp_path / "third", progress=False).parent / "final.pt")
+    assert any(not torch.equal(before[k], random_start[k]) for k in before)
+
+
+def test_init_refuses_a_checkpoint_of_another_architecture(tiny_cohort, tmp_path):
+    first = train(_tiny_config(), tiny_cohort, tmp_path / "first", progress=False).parent / "final.pt"
+    wider = _tiny_config(network={"widths": [8, 32]})
+    with pytest.raises(InvalidInputError, match="final.pt.*cannot start from this checkpoint.*widths"):
+        train(wider, tiny_cohort, tmp_path / "second", progress=False, init=first)

@@ -17,6 +17,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", required=True, help="model folder (checkpoints, log.csv, config.json)")
     parser.add_argument("--config", help="TOML file of training settings (see lesionkit/model/config.py)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from MODEL_DIR/last.pt")
+    parser.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (fine-tuning; "
+                        "same network and channels), e.g. the shipped model")
     parser.add_argument("--export", metavar="FILE", help="also write the best checkpoint as a shippable float16 "
                         "model with its threshold calibrated on the validation split")
     parser.add_argument("--network", choices=("resunet", "dynunet", "segresnet"))
@@ -30,6 +32,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, help="zoom-in crops per step")
     parser.add_argument("--steps-per-epoch", type=int, help="optimiser steps per epoch (default: one pass)")
     parser.add_argument("--lesion-fraction", type=float, help="share of crops centred on a lesion (paper: 0)")
+    parser.add_argument("--lesion-sampling", choices=("voxel", "lesion"),
+                        help="centre lesion crops on a random lesion voxel (default) or a random lesion")
     parser.add_argument("--spacing", type=float, help="working voxel size in mm (default: the data's own)")
     parser.add_argument("--channels", nargs="+", choices=("t1", "mirror", "template"),
                         help="input channels (default: t1)")
@@ -46,6 +50,7 @@ def _overrides(args: argparse.Namespace) -> dict:
                                  "batch_size": args.batch_size}.items() if v is not None}
     zoom_out = {k: v for k, v in {"epochs": args.zoom_out_epochs, "crop": args.zoom_out_crop}.items() if v is not None}
     top = {k: v for k, v in {"steps_per_epoch": args.steps_per_epoch, "lesion_fraction": args.lesion_fraction,
+                             "lesion_sampling": args.lesion_sampling,
                              "seed": args.seed, "threads": args.threads, "spacing": args.spacing,
                              "channels": args.channels}.items() if v is not None}
     return {**top, **({"network": network} if network else {}), **({"zoom_in": zoom_in} if zoom_in else {}),
@@ -65,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config, _overrides(args))
     except (ValueError, TypeError) as error:  # unknown keys, bad TOML
         raise InvalidInputError(args.config or "command line", str(error)) from error
-    best = train(config, args.data, args.output, resume=args.resume, progress=not args.no_progress)
+    best = train(config, args.data, args.output, resume=args.resume, progress=not args.no_progress,
+                 init=args.init)
     print(f"best checkpoint: {best}")
     if args.export:
         from lesionkit.model.export import export_model

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from lesionkit.io.cohort import Case, load_case_mask
 from lesionkit.io.nifti import check_same_grid, load_image
@@ -27,7 +28,9 @@ class Sample:
     mask: np.ndarray
     """float16 target: 0/1, or the lesion fraction of each block when the working grid is coarser."""
     lesion_voxels: np.ndarray
-    """``(n, 3)`` int32 coordinates of (a subsample of) the lesion voxels."""
+    """``(n, 3)`` int32 coordinates of (a subsample of) the lesion voxels, grouped by connected lesion."""
+    lesion_bounds: np.ndarray
+    """Offsets ``[0, …, n]``: rows ``lesion_bounds[i]:lesion_bounds[i + 1]`` of ``lesion_voxels`` are lesion i."""
     spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
     """Voxel size (mm) of the working grid."""
 
@@ -63,10 +66,29 @@ def load_samples(
         zooms = tuple(float(z) for z in image.header.get_zooms()[:3])
         factor = 1 if spacing is None else pooling_factor([spacing] * 3, zooms)
         target = block_average(np.asarray(mask.dataobj, dtype=np.float32), factor)
-        lesion = np.argwhere(target >= 0.5).astype(np.int32)
-        if len(lesion) > max_voxels:  # a subsample is enough to centre crops on lesions
-            lesion = lesion[np.random.default_rng(0).choice(len(lesion), max_voxels, replace=False)]
+        lesion, bounds = _lesion_voxels(target, max_voxels)
         data = input_channels(np.asarray(image.dataobj), channels, factor, normalization)
         grid = tuple(z * factor for z in zooms)
-        samples.append(Sample(case.id, data.astype(np.float16), target.astype(np.float16), lesion, grid))
+        samples.append(Sample(case.id, data.astype(np.float16), target.astype(np.float16), lesion, bounds, grid))
     return samples
+
+
+def _lesion_voxels(target: np.ndarray, max_voxels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates where the target is ≥ 0.5, grouped by connected lesion (26-connectivity, as in
+    :mod:`lesionkit.metrics`), and each lesion's offsets. A lesion that covers no block by half on a coarse
+    grid keeps its most-covered blocks, so small lesions still get crops. Large lesions are subsampled
+    (proportionally, ≥ 1 voxel each) to about ``max_voxels`` in all: enough to centre crops on."""
+    labels, count = ndimage.label(target > 0, structure=np.ones((3, 3, 3), bool))
+    rng = np.random.default_rng(0)
+    groups = []
+    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+        part = target[box] * (labels[box] == index)
+        keep = part >= min(0.5, float(part.max()))
+        voxels = np.argwhere(keep) + [s.start for s in box]
+        groups.append(voxels)
+    total = sum(len(g) for g in groups)
+    if total > max_voxels:
+        groups = [g[rng.choice(len(g), max(1, len(g) * max_voxels // total), replace=False)] for g in groups]
+    bounds = np.cumsum([0] + [len(g) for g in groups]).astype(np.int64)
+    voxels = np.concatenate(groups).astype(np.int32) if groups else np.zeros((0, 3), np.int32)
+    return voxels, bounds

@@ -1,8 +1,11 @@
 """Training crops: uniform random boxes (Tomita et al.) or lesion-aware boxes.
 
 Uniform crops, as in the paper, spend most of a batch on healthy tissue because lesions fill ~1 % of
-the brain; with ``lesion_fraction > 0`` that share of crops is instead centred (with jitter) on a random
-lesion voxel, which matters when a CPU affords only a few thousand steps.
+the brain; with ``lesion_fraction > 0`` that share of crops is instead centred (with jitter) on a lesion,
+which matters when a CPU affords only a few thousand steps. The centre is a random lesion voxel
+(``lesion_sampling="voxel"``: large lesions get most crops) or a random voxel of a random connected lesion
+(``"lesion"``: every lesion equally often, so small lesions, the ones models miss, are seen as often as
+large ones).
 """
 
 from __future__ import annotations
@@ -25,16 +28,23 @@ def crop_slices(
     rng: np.random.Generator,
     lesion_voxels: np.ndarray | None = None,
     lesion_fraction: float = 0.0,
+    lesion_bounds: np.ndarray | None = None,
 ) -> tuple[slice, ...]:
     """Slices of one crop of size ``crop`` inside ``shape`` (sides larger than the volume start at 0).
 
     ``lesion_voxels`` is an ``(n, 3)`` array of lesion coordinates; with probability ``lesion_fraction``
     the crop is centred on one of them, shifted by up to a quarter of the crop so lesions are not
-    always in the middle.
+    always in the middle. ``lesion_bounds`` (offsets ``[0, …, n]`` of each lesion's rows in
+    ``lesion_voxels``) makes every lesion equally likely instead of every voxel.
     """
     starts = []
     centred = lesion_voxels is not None and len(lesion_voxels) > 0 and rng.random() < lesion_fraction
-    centre = lesion_voxels[rng.integers(len(lesion_voxels))] if centred else None
+    centre = None
+    if centred and lesion_bounds is not None and len(lesion_bounds) > 1:
+        lesion = int(rng.integers(len(lesion_bounds) - 1))
+        centre = lesion_voxels[rng.integers(lesion_bounds[lesion], lesion_bounds[lesion + 1])]
+    elif centred:
+        centre = lesion_voxels[rng.integers(len(lesion_voxels))]
     for axis, (size, side) in enumerate(zip(shape, crop, strict=True)):
         room = size - side
         if room <= 0:

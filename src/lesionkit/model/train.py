@@ -117,7 +117,8 @@ def _batch(
     images, labels = [], []
     for _ in range(stage.batch_size):
         sample = samples[int(rng.integers(len(samples)))]
-        slices = crop_slices(sample.mask.shape, crop, rng, sample.lesion_voxels, config.lesion_fraction)
+        bounds = sample.lesion_bounds if config.lesion_sampling == "lesion" else None
+        slices = crop_slices(sample.mask.shape, crop, rng, sample.lesion_voxels, config.lesion_fraction, bounds)
         image = np.stack([extract_crop(channel, slices, crop, fill=float(channel.min())) for channel in sample.image])
         label = extract_crop(sample.mask, slices, crop)[None]
         image, label = image.astype(np.float32), label.astype(np.float32)
@@ -177,10 +178,35 @@ def _provenance(data: PathLike, train_ids: list[str], val_ids: list[str], config
     }
 
 
+def _load_initial_weights(network: nn.Module, config: TrainConfig, path: PathLike) -> None:
+    """Start from another checkpoint's weights (fine-tuning, or a second run of cosine cycles). Its
+    architecture, input channels and working grid must be the ones this run trains."""
+    from lesionkit.model.checkpoint import read_checkpoint
+
+    payload = read_checkpoint(path)
+    mismatches = [
+        f"{name} {theirs} != {ours}"
+        for name, theirs, ours in (
+            ("network", payload["network"], config.network.to_dict()),
+            ("channels", list(payload.get("channels", ["t1"])), list(config.channels)),
+        )
+        if theirs != ours
+    ]
+    if mismatches:
+        raise InvalidInputError(path, "cannot start from this checkpoint: " + "; ".join(mismatches))
+    weights = payload["state_dict"]
+    network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()})
+
+
 def train(
-    config: TrainConfig, data: PathLike, out_dir: PathLike, *, resume: bool = False, progress: bool = True
+    config: TrainConfig, data: PathLike, out_dir: PathLike, *, resume: bool = False, progress: bool = True,
+    init: PathLike | None = None,
 ) -> Path:
-    """Train on every case with a mask under ``data`` (any layout ``load_cohort`` reads); returns ``best.pt``."""
+    """Train on every case with a mask under ``data`` (any layout ``load_cohort`` reads); returns ``best.pt``.
+
+    ``init``: a checkpoint whose weights this run starts from (same architecture and channels) instead of
+    a random initialisation; ``resume`` takes precedence once the run has written ``last.pt``.
+    """
     dist = _init_distributed()
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -199,7 +225,10 @@ def train(
     val_samples = load(val_cases[: config.val_max_cases]) if dist.main else []
     train_ids, val_ids = [s.case_id for s in train_samples], [c.id for c in val_cases]
 
-    network = build_network(config.network).to(dist.device)
+    network = build_network(config.network)
+    if init is not None:
+        _load_initial_weights(network, config, init)
+    network = network.to(dist.device)
 
     def save(path: Path, **metrics) -> None:
         save_checkpoint(path, network, config.network, roi_size=config.window(), space=MNI_SPACE,

@@ -71,3 +71,27 @@ def test_exit_codes(tmp_path, tiny_model):
         main(["segment", str(t1)])  # no -o
     assert exc.value.code == 2
     assert not (tmp_path / "o").exists()
+    assert main(["segment", str(t1), "-o", str(tmp_path / "o"), "--min-size", "-1"]) == 2
+
+
+def test_min_size_is_in_cubic_millimetres_and_defaults_to_the_checkpoints(tmp_path, monkeypatch):
+    affine = np.diag([1.2, 1.2, 1.5, 1.0])  # 2.16 mm³ voxels: the 64-voxel lesion below is 138 mm³
+    t1 = _write(tmp_path / "in" / "sub-04_T1w.nii.gz", (30, 34, 20), affine)
+
+    def fake_native(model, image, tta):
+        data = np.zeros(image.shape, np.float32)
+        data[10:14, 10:14, 5:9] = 0.9
+        return nib.Nifti1Image(data, image.affine)
+
+    monkeypatch.setattr(segment_cli, "_segment_native", fake_native)
+    config = NetworkConfig(widths=[8, 16], stem_stride=2)
+    model = save_checkpoint(tmp_path / "m.pt", build_network(config), config, min_size_mm3=150.0)
+    name = "sub-04_space-orig_label-L_desc-lesionkit_mask.nii.gz"
+
+    def voxels(*flags):
+        out = tmp_path / f"out{len(flags)}"
+        assert main(["segment", str(t1), "-o", str(out), "--model", str(model), *flags]) == 0
+        return int(np.asarray(nib.load(out / "sub-04" / "anat" / name).dataobj).sum())
+
+    assert voxels() == 0  # the checkpoint's 150 mm³ removes the 138 mm³ lesion
+    assert voxels("--min-size", "100") == 64  # 138 mm³ ≥ 100 mm³, although 64 voxels < 100

@@ -55,5 +55,7 @@ def test_train_exports_a_calibrated_half_precision_model_at_a_coarser_grid(tmp_p
     calibration = payload["provenance"]["calibration"]
     assert calibration["cases"] == payload["provenance"]["training_data"]["val_ids"]
     assert payload["threshold"] == calibration["threshold"]
+    assert payload["min_size_mm3"] == calibration["min_size_mm3"] and calibration["val_dice"] >= calibration[
+        "val_dice_at_0.5"]
     model = load_model(exported)
     assert model.spacing == (4.0, 4.0, 4.0) and model.channels == ("t1", "mirror")

@@ -97,5 +97,7 @@ def test_threshold_and_min_size():
     probability[10, 10, 10] = 0.4  # below threshold
     mask = threshold_probability(probability, 0.5)
     assert mask.dtype == np.uint8 and mask.sum() == 217
-    assert threshold_probability(probability, 0.5, min_size=10).sum() == 216
+    assert threshold_probability(probability, 0.5, min_size_mm3=10).sum() == 216
+    assert threshold_probability(probability, 0.5, min_size_mm3=10, voxel_mm3=12.0).sum() == 217  # 1 voxel = 12 mm³
+    assert threshold_probability(probability, 0.5, min_size_mm3=216).sum() == 216  # the limit itself is kept
     assert threshold_probability(probability, 0.3).sum() == 218

@@ -24,7 +24,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--tta", action="store_true", help="average with the left-right flipped prediction")
     parser.add_argument("--threshold", type=float, help="probability threshold (default: the checkpoint's, "
                         "chosen on its validation split; 0.5 if it has none)")
-    parser.add_argument("--min-size", type=int, default=0, help="drop components smaller than N voxels")
+    parser.add_argument("--min-size", type=float, metavar="MM3", help="drop predicted lesions smaller than this "
+                        "(mm³; default: the checkpoint's, chosen on its validation split; 0 if it has none)")
     parser.add_argument("--participant-label", nargs="+", help="subjects to process (without 'sub-')")
     parser.add_argument("--threads", type=int, help="CPU threads for PyTorch")
     return parser
@@ -83,11 +84,15 @@ def run(args: argparse.Namespace) -> int:
     if args.threshold is not None and not 0.0 < args.threshold < 1.0:
         print("lesionkit segment: --threshold must be between 0 and 1")
         return 2
+    if args.min_size is not None and args.min_size < 0:
+        print("lesionkit segment: --min-size must be at least 0")
+        return 2
     if args.threads:
         torch.set_num_threads(args.threads)
     cases = _cases(args.inputs, args.participant_label)
     model = load_model(args.model)
     threshold = model.threshold if args.threshold is None else args.threshold
+    min_size = model.min_size_mm3 if args.min_size is None else args.min_size
     with Progress(transient=True) as bar:
         task = bar.add_task("segmenting", total=len(cases))
         for case in cases:
@@ -97,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
             else:
                 probability, space = _segment_native(model, image, args.tta), case.space or "orig"
             data = np.asarray(probability.dataobj, dtype=np.float32)
-            mask = threshold_probability(data, threshold, args.min_size)
+            voxel_mm3 = float(np.prod(image.header.get_zooms()[:3]))
+            mask = threshold_probability(data, threshold, min_size, voxel_mm3)
             kwargs = {"space": space, "label": "L", "desc": "lesionkit"}
             save_nifti(data, derivative_path(args.output, case.subject, case.session, "probseg", **kwargs),
                        image.affine, dtype=np.float32)

@@ -42,10 +42,13 @@ class SegmentationModel(nn.Module):
         provenance: dict | None = None,
         threshold: float = 0.5,
         channels: Sequence[str] = ("t1",),
+        min_size_mm3: float = 0.0,
     ) -> None:
         super().__init__()
         self.threshold = float(threshold)
         """Default probability threshold (chosen on the training run's validation split, else 0.5)."""
+        self.min_size_mm3 = float(min_size_mm3)
+        """Default smallest predicted lesion kept, in mm³ (chosen with the threshold, else 0)."""
         self.networks = nn.ModuleList(networks)
         self.network_config = dict(network_config)
         self.normalization = dict(normalization or DEFAULT_NORMALIZATION)
@@ -81,6 +84,7 @@ def save_checkpoint(
     threshold: float = 0.5,
     half: bool = False,
     channels: Sequence[str] = ("t1",),
+    min_size_mm3: float = 0.0,
 ) -> Path:
     """Atomically write a self-describing checkpoint; ``half=True`` stores float16 weights (half the size)."""
     network = getattr(network, "module", network)  # unwrap DistributedDataParallel
@@ -98,6 +102,7 @@ def save_checkpoint(
         "roi_size": [int(s) for s in roi_size],
         "provenance": dict(provenance or {}),
         "threshold": float(threshold),
+        "min_size_mm3": float(min_size_mm3),
         "channels": list(channels),
     }
     path = Path(path)
@@ -152,6 +157,7 @@ def load_model(path: PathLike | Sequence[PathLike] | None = None) -> Segmentatio
         networks, first["network"], first["normalization"], first["space"], first["spacing"], first["roi_size"],
         {**first["provenance"], "checkpoints": [str(p) for p in paths]},
         threshold=float(np.mean([p.get("threshold", 0.5) for p in payloads])),
+        min_size_mm3=float(np.mean([p.get("min_size_mm3", 0.0) for p in payloads])),
         channels=first.get("channels", ["t1"]),  # checkpoints before input channels had only the T1w
     )
     return model.eval()

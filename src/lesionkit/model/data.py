@@ -74,11 +74,11 @@ def load_samples(
 
 
 def _lesion_voxels(target: np.ndarray, max_voxels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Coordinates where the target is ≥ 0.5, grouped by connected lesion (26-connectivity, as in
+    """Coordinates where the target is ≥ 0.5, grouped by connected lesion (6-connectivity, as in
     :mod:`lesionkit.metrics`), and each lesion's offsets. A lesion that covers no block by half on a coarse
     grid keeps its most-covered blocks, so small lesions still get crops. Large lesions are subsampled
     (proportionally, ≥ 1 voxel each) to about ``max_voxels`` in all: enough to centre crops on."""
-    labels, count = ndimage.label(target > 0, structure=np.ones((3, 3, 3), bool))
+    labels, count = ndimage.label(target > 0)
     rng = np.random.default_rng(0)
     groups = []
     for index, box in enumerate(ndimage.find_objects(labels), start=1):

@@ -1,4 +1,5 @@
-"""Turn a training checkpoint into a shippable model: threshold chosen on the validation split, float16 weights.
+"""Turn a training checkpoint into a shippable model: threshold and minimum lesion size chosen on the validation
+split, float16 weights.
 
 The validation subjects are the ones the training run held out (their ids are in the checkpoint's
 provenance), so the threshold is never tuned on test data.
@@ -12,8 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from lesionkit.io.cohort import load_case_mask, load_cohort
+from lesionkit.io.errors import InvalidInputError
 from lesionkit.io.nifti import load_image
-from lesionkit.model.calibrate import best_threshold
+from lesionkit.model.calibrate import best_postprocessing
 from lesionkit.model.checkpoint import load_model, read_checkpoint, save_checkpoint
 from lesionkit.model.inference import predict_array
 from lesionkit.typing import PathLike
@@ -29,8 +31,8 @@ def export_model(
     half: bool = True,
     roi_size: Sequence[int] | None = None,
 ) -> Path:
-    """Write ``out``: ``checkpoint``'s network with a calibrated threshold (when ``data`` holds its validation
-    subjects) and float16 weights; the calibration is recorded in ``provenance["calibration"]``.
+    """Write ``out``: ``checkpoint``'s network with a calibrated threshold and minimum lesion size (when ``data``
+    holds its validation subjects) and float16 weights; the calibration is recorded in ``provenance["calibration"]``.
     ``roi_size`` replaces the checkpoint's inference window (and is used for the calibration)."""
     payload = read_checkpoint(checkpoint)
     if roi_size is not None:
@@ -38,24 +40,28 @@ def export_model(
     model = load_model(checkpoint)
     model.roi_size = tuple(payload["roi_size"])
     provenance = dict(payload["provenance"])
-    threshold = float(payload.get("threshold", 0.5))
+    threshold, min_size = float(payload.get("threshold", 0.5)), float(payload.get("min_size_mm3", 0.0))
     val_ids = set(provenance.get("training_data", {}).get("val_ids", []))
     cases = [c for c in load_cohort(data) if c.id in val_ids] if data is not None and val_ids else []
     if cases:
-        probabilities, truths = [], []
+        probabilities, truths, voxel_mm3 = [], [], []
         for case in cases:
             image = load_image(case.t1w)
             spacing = image.header.get_zooms()[:3]
             probabilities.append(predict_array(model, np.asarray(image.dataobj), image_spacing=spacing))
             truths.append(np.asarray(load_case_mask(case).dataobj) > 0)
-        threshold, dice = best_threshold(probabilities, truths)
+            voxel_mm3.append(float(np.prod(spacing)))
+        if len(set(voxel_mm3)) > 1:
+            raise InvalidInputError(data, "validation images of different voxel sizes: cannot calibrate in mm³")
+        threshold, min_size, dice = best_postprocessing(probabilities, truths, voxel_mm3=voxel_mm3[0])
         provenance["calibration"] = {
-            "threshold": threshold, "val_dice_at_threshold": dice,
-            "val_dice_at_0.5": best_threshold(probabilities, truths, [0.5])[1], "cases": sorted(c.id for c in cases),
+            "threshold": threshold, "min_size_mm3": min_size, "val_dice": dice,
+            "val_dice_at_0.5": best_postprocessing(probabilities, truths, [0.5], [0.0])[2],
+            "cases": sorted(c.id for c in cases),
         }
     provenance["source_checkpoint"] = str(checkpoint)
     return save_checkpoint(
         out, model.networks[0], payload["network"], normalization=payload["normalization"], space=payload["space"],
         spacing=payload["spacing"], roi_size=payload["roi_size"], provenance=provenance, threshold=threshold,
-        half=half, channels=payload.get("channels", ["t1"]),
+        half=half, channels=payload.get("channels", ["t1"]), min_size_mm3=min_size,
     )

@@ -112,16 +112,20 @@ def segment(
     return out
 
 
-def threshold_probability(probability: np.ndarray, threshold: float = 0.5, min_size: int = 0) -> np.ndarray:
-    """uint8 mask of ``probability >= threshold``, without 6-connected components smaller than ``min_size`` voxels.
+def threshold_probability(
+    probability: np.ndarray, threshold: float = 0.5, min_size_mm3: float = 0.0, voxel_mm3: float = 1.0
+) -> np.ndarray:
+    """uint8 mask of ``probability >= threshold``, without 6-connected components smaller than ``min_size_mm3``
+    (``voxel_mm3``: the volume of one voxel).
 
     6-connectivity (face neighbours) is the component definition of the ATLAS R2.0 evaluation.
     """
     mask = np.asarray(probability) >= threshold
-    if min_size > 1 and mask.any():
+    min_voxels = min_size_mm3 / voxel_mm3
+    if min_voxels > 1 and mask.any():
         labels, count = ndi.label(mask)
         sizes = np.bincount(labels.ravel(), minlength=count + 1)
-        keep = sizes >= min_size
+        keep = sizes >= min_voxels - 1e-9
         keep[0] = False
         mask = keep[labels]
     return mask.astype(np.uint8)

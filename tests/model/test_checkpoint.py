@@ -55,3 +55,30 @@ def test_threshold_travels_with_the_checkpoint(tmp_path):
     net, config = _net()
     assert load_model(save_checkpoint(tmp_path / "a.pt", net, config)).threshold == 0.5
     assert load_model(save_checkpoint(tmp_path / "b.pt", net, config, threshold=0.3)).threshold == 0.3
+
+
+def test_an_ensemble_fits_in_one_file(tmp_path):
+    torch.manual_seed(0)
+    config = NetworkConfig(widths=[8, 16], stem_stride=2)
+    nets = [build_network(config), build_network(config)]
+    model = load_model(save_checkpoint(tmp_path / "ens.pt", nets, config, roi_size=(16, 16, 16)))
+    assert len(model.networks) == 2
+    x = torch.randn(1, 1, 16, 16, 16)
+    expected = (torch.sigmoid(nets[0].eval()(x)) + torch.sigmoid(nets[1].eval()(x))) / 2
+    torch.testing.assert_close(model(x), expected)
+
+
+def test_export_writes_checkpoints_as_one_half_precision_ensemble(tmp_path):
+    from lesionkit.model.checkpoint import read_checkpoint
+    from lesionkit.model.export import export_model
+
+    net, config = _net()
+    paths = [save_checkpoint(tmp_path / f"{i}.pt", net, config, threshold=0.4) for i in range(2)]
+    payload = read_checkpoint(export_model(paths, tmp_path / "shipped.pt"))
+    assert len(payload["state_dicts"]) == 2 and payload["threshold"] == 0.4
+    assert all(v.dtype == torch.float16 for s in payload["state_dicts"] for v in s.values() if v.is_floating_point())
+    other_config = NetworkConfig(widths=[8, 32], stem_stride=2)
+    other = save_checkpoint(tmp_path / "other.pt", build_network(other_config), other_config)
+    with pytest.raises(InvalidInputError, match="other.pt.*share one architecture"):
+        export_model([paths[0], other], tmp_path / "bad.pt")
+    assert not (tmp_path / "bad.pt").exists()

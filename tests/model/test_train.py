@@ -7,7 +7,7 @@ import torch
 
 import lesionkit.model.train as train_module
 from lesionkit.io.errors import InvalidInputError
-from lesionkit.model import load_config, load_model, predict_array
+from lesionkit.model import load_config, load_model, predict_array, save_checkpoint
 from lesionkit.model.train import dice_score, train
 
 
@@ -155,3 +155,6 @@ def test_init_refuses_a_checkpoint_of_another_architecture(tiny_cohort, tmp_path
     wider = _tiny_config(network={"widths": [8, 32]})
     with pytest.raises(InvalidInputError, match="final.pt.*cannot start from this checkpoint.*widths"):
         train(wider, tiny_cohort, tmp_path / "second", progress=False, init=first)
+    ensemble = save_checkpoint(tmp_path / "ens.pt", [torch.nn.Identity()] * 2, _tiny_config().network)
+    with pytest.raises(InvalidInputError, match="ensemble"):
+        train(_tiny_config(), tiny_cohort, tmp_path / "third", progress=False, init=ensemble)

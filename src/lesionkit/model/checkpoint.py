@@ -1,8 +1,10 @@
 """One-file checkpoints and the model object that inference uses.
 
-A checkpoint (``torch.save`` of a plain dict, loadable with ``weights_only=True``) holds the weights,
-the architecture (:class:`NetworkConfig`), the intensity normalisation, the space and voxel size the
-model expects, the sliding-window size, and provenance (training-data summary, code version, metrics).
+A checkpoint (``torch.save`` of a plain dict, loadable with ``weights_only=True``) holds the weights
+(``state_dict``, or ``state_dicts`` for an ensemble of networks of one architecture), the architecture
+(:class:`NetworkConfig`), the intensity normalisation, the space and voxel size the model expects, the
+sliding-window size, the post-processing (threshold, minimum lesion size), and provenance (training-data
+summary, code version, metrics).
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ class SegmentationModel(nn.Module):
 
 def save_checkpoint(
     path: PathLike,
-    network: nn.Module,
+    network: nn.Module | Sequence[nn.Module],
     network_config: NetworkConfig | dict,
     *,
     normalization: dict | None = None,
@@ -86,15 +88,14 @@ def save_checkpoint(
     channels: Sequence[str] = ("t1",),
     min_size_mm3: float = 0.0,
 ) -> Path:
-    """Atomically write a self-describing checkpoint; ``half=True`` stores float16 weights (half the size)."""
-    network = getattr(network, "module", network)  # unwrap DistributedDataParallel
-    state = {
-        k: (v.half() if half and v.is_floating_point() else v).detach().cpu() for k, v in network.state_dict().items()
-    }
+    """Atomically write a self-describing checkpoint; ``half=True`` stores float16 weights (half the size).
+    Several networks (one architecture) make an ensemble in one file."""
+    networks = list(network) if isinstance(network, Sequence | nn.ModuleList) else [network]
+    states = [_weights(getattr(n, "module", n), half) for n in networks]  # unwrap DistributedDataParallel
     config = network_config.to_dict() if isinstance(network_config, NetworkConfig) else dict(network_config)
     payload = {
         "format": FORMAT,
-        "state_dict": state,
+        **({"state_dict": states[0]} if len(states) == 1 else {"state_dicts": states}),
         "network": config,
         "normalization": dict(normalization or DEFAULT_NORMALIZATION),
         "space": space,
@@ -110,6 +111,11 @@ def save_checkpoint(
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return path
+
+
+def _weights(network: nn.Module, half: bool) -> dict:
+    cast = {k: v.half() if half and v.is_floating_point() else v for k, v in network.state_dict().items()}
+    return {k: v.detach().cpu() for k, v in cast.items()}
 
 
 def default_model_path() -> Path:
@@ -148,10 +154,10 @@ def load_model(path: PathLike | Sequence[PathLike] | None = None) -> Segmentatio
             raise InvalidInputError(
                 p, f"ensemble member differs in space, normalisation, spacing or input channels from {paths[0]}"
             )
-        network = build_network(payload["network"])
-        weights = payload["state_dict"]
-        network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()})
-        networks.append(network)
+        for weights in payload.get("state_dicts") or [payload["state_dict"]]:
+            network = build_network(payload["network"])
+            network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()})
+            networks.append(network)
     first = payloads[0]
     model = SegmentationModel(
         networks, first["network"], first["normalization"], first["space"], first["spacing"], first["roi_size"],

@@ -2,7 +2,8 @@
 split, float16 weights.
 
 The validation subjects are the ones the training run held out (their ids are in the checkpoint's
-provenance), so the threshold is never tuned on test data.
+provenance), so the threshold is never tuned on test data. Several checkpoints of one architecture are
+written as one ensemble file, calibrated on the subjects that every one of their runs held out.
 """
 
 from __future__ import annotations
@@ -24,24 +25,31 @@ __all__ = ["export_model"]
 
 
 def export_model(
-    checkpoint: PathLike,
+    checkpoint: PathLike | Sequence[PathLike],
     out: PathLike,
     data: PathLike | None = None,
     *,
     half: bool = True,
     roi_size: Sequence[int] | None = None,
 ) -> Path:
-    """Write ``out``: ``checkpoint``'s network with a calibrated threshold and minimum lesion size (when ``data``
-    holds its validation subjects) and float16 weights; the calibration is recorded in ``provenance["calibration"]``.
-    ``roi_size`` replaces the checkpoint's inference window (and is used for the calibration)."""
-    payload = read_checkpoint(checkpoint)
+    """Write ``out``: ``checkpoint``'s network(s) with a calibrated threshold and minimum lesion size (when
+    ``data`` holds their validation subjects) and float16 weights; the calibration is recorded in
+    ``provenance["calibration"]``. ``roi_size`` replaces the checkpoint's inference window (and is used for the
+    calibration)."""
+    paths = [checkpoint] if isinstance(checkpoint, str | Path) else list(checkpoint)
+    payloads = [read_checkpoint(p) for p in paths]
+    payload = payloads[0]
+    for path, other in zip(paths[1:], payloads[1:], strict=True):
+        if other["network"] != payload["network"]:
+            raise InvalidInputError(path, f"ensemble members must share one architecture; {paths[0]} differs")
     if roi_size is not None:
         payload["roi_size"] = [int(s) for s in roi_size]
-    model = load_model(checkpoint)
+    model = load_model(paths)
     model.roi_size = tuple(payload["roi_size"])
     provenance = dict(payload["provenance"])
     threshold, min_size = float(payload.get("threshold", 0.5)), float(payload.get("min_size_mm3", 0.0))
-    val_ids = set(provenance.get("training_data", {}).get("val_ids", []))
+    held_out = [set(p["provenance"].get("training_data", {}).get("val_ids", [])) for p in payloads]
+    val_ids = set.intersection(*held_out)  # no member trained on these
     cases = [c for c in load_cohort(data) if c.id in val_ids] if data is not None and val_ids else []
     if cases:
         probabilities, truths, voxel_mm3 = [], [], []
@@ -59,9 +67,9 @@ def export_model(
             "val_dice_at_0.5": best_postprocessing(probabilities, truths, [0.5], [0.0])[2],
             "cases": sorted(c.id for c in cases),
         }
-    provenance["source_checkpoint"] = str(checkpoint)
+    provenance["source_checkpoint"] = str(paths[0]) if len(paths) == 1 else [str(p) for p in paths]
     return save_checkpoint(
-        out, model.networks[0], payload["network"], normalization=payload["normalization"], space=payload["space"],
+        out, list(model.networks), payload["network"], normalization=payload["normalization"], space=payload["space"],
         spacing=payload["spacing"], roi_size=payload["roi_size"], provenance=provenance, threshold=threshold,
         half=half, channels=payload.get("channels", ["t1"]), min_size_mm3=min_size,
     )

@@ -192,6 +192,8 @@ def _load_initial_weights(network: nn.Module, config: TrainConfig, path: PathLik
         )
         if theirs != ours
     ]
+    if "state_dicts" in payload:
+        mismatches.append("it is an ensemble of several networks")
     if mismatches:
         raise InvalidInputError(path, "cannot start from this checkpoint: " + "; ".join(mismatches))
     weights = payload["state_dict"]

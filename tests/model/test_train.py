@@ -155,6 +155,8 @@ def test_init_refuses_a_checkpoint_of_another_architecture(tiny_cohort, tmp_path
     wider = _tiny_config(network={"widths": [8, 32]})
     with pytest.raises(InvalidInputError, match="final.pt.*cannot start from this checkpoint.*widths"):
         train(wider, tiny_cohort, tmp_path / "second", progress=False, init=first)
+    with pytest.raises(InvalidInputError, match="spacing"):
+        train(_tiny_config(spacing=4.0), tiny_cohort, tmp_path / "coarser", progress=False, init=first)
     ensemble = save_checkpoint(tmp_path / "ens.pt", [torch.nn.Identity()] * 2, _tiny_config().network)
     with pytest.raises(InvalidInputError, match="ensemble"):
         train(_tiny_config(), tiny_cohort, tmp_path / "third", progress=False, init=ensemble)

@@ -192,6 +192,8 @@ def _load_initial_weights(network: nn.Module, config: TrainConfig, path: PathLik
         )
         if theirs != ours
     ]
+    if config.spacing is not None and not np.allclose(payload.get("spacing", [1.0] * 3), config.spacing):
+        mismatches.append(f"spacing {payload.get('spacing')} != {config.spacing} mm")
     if "state_dicts" in payload:
         mismatches.append("it is an ensemble of several networks")
     if mismatches:

@@ -24,7 +24,7 @@ from lesionkit.model.networks import NetworkConfig, build_network
 from lesionkit.model.normalize import DEFAULT_NORMALIZATION
 from lesionkit.typing import PathLike
 
-__all__ = ["DEFAULT_MODEL", "SegmentationModel", "default_model_path", "load_model", "save_checkpoint"]
+__all__ = ["DEFAULT_MODEL", "SegmentationModel", "default_model_path", "load_model", "load_weights", "save_checkpoint"]
 
 DEFAULT_MODEL = "lesionkit_default_model.pt"
 FORMAT = "lesionkit-checkpoint-1"
@@ -118,6 +118,12 @@ def _weights(network: nn.Module, half: bool) -> dict:
     return {k: v.detach().cpu() for k, v in cast.items()}
 
 
+def load_weights(network: nn.Module, weights: dict) -> nn.Module:
+    """Load a checkpoint's ``state_dict`` (float16 when shipped) into ``network`` as float32."""
+    network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()})
+    return network
+
+
 def default_model_path() -> Path:
     """The shipped default checkpoint inside the installed package."""
     return Path(str(resources.files("lesionkit") / "data" / DEFAULT_MODEL))
@@ -155,9 +161,7 @@ def load_model(path: PathLike | Sequence[PathLike] | None = None) -> Segmentatio
                 p, f"ensemble member differs in space, normalisation, spacing or input channels from {paths[0]}"
             )
         for weights in payload.get("state_dicts") or [payload["state_dict"]]:
-            network = build_network(payload["network"])
-            network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()})
-            networks.append(network)
+            networks.append(load_weights(build_network(payload["network"]), weights))
     first = payloads[0]
     model = SegmentationModel(
         networks, first["network"], first["normalization"], first["space"], first["spacing"], first["roi_size"],

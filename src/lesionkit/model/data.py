@@ -78,7 +78,7 @@ def _lesion_voxels(target: np.ndarray, max_voxels: int) -> tuple[np.ndarray, np.
     :mod:`lesionkit.metrics`), and each lesion's offsets. A lesion that covers no block by half on a coarse
     grid keeps its most-covered blocks, so small lesions still get crops. Large lesions are subsampled
     (proportionally, ≥ 1 voxel each) to about ``max_voxels`` in all: enough to centre crops on."""
-    labels, count = ndimage.label(target > 0)
+    labels, _ = ndimage.label(target > 0)
     rng = np.random.default_rng(0)
     groups = []
     for index, box in enumerate(ndimage.find_objects(labels), start=1):

@@ -32,7 +32,7 @@ from lesionkit.io.atomic import atomic_path, write_text
 from lesionkit.io.cohort import MNI_SPACE, load_cohort
 from lesionkit.io.errors import InvalidInputError
 from lesionkit.model.augment import augment, build_augmentation
-from lesionkit.model.checkpoint import SegmentationModel, save_checkpoint
+from lesionkit.model.checkpoint import SegmentationModel, load_weights, read_checkpoint, save_checkpoint
 from lesionkit.model.config import StageConfig, TrainConfig
 from lesionkit.model.data import Sample, load_samples, split_cases
 from lesionkit.model.inference import predict_inputs
@@ -181,8 +181,6 @@ def _provenance(data: PathLike, train_ids: list[str], val_ids: list[str], config
 def _load_initial_weights(network: nn.Module, config: TrainConfig, path: PathLike) -> None:
     """Start from another checkpoint's weights (fine-tuning, or a second run of cosine cycles). Its
     architecture, input channels and working grid must be the ones this run trains."""
-    from lesionkit.model.checkpoint import read_checkpoint
-
     payload = read_checkpoint(path)
     mismatches = [
         f"{name} {theirs} != {ours}"
@@ -198,8 +196,7 @@ def _load_initial_weights(network: nn.Module, config: TrainConfig, path: PathLik
         mismatches.append("it is an ensemble of several networks")
     if mismatches:
         raise InvalidInputError(path, "cannot start from this checkpoint: " + "; ".join(mismatches))
-    weights = payload["state_dict"]
-    network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()})
+    load_weights(network, payload["state_dict"])
 
 
 def train(

@@ -18,7 +18,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--config", help="TOML file of training settings (see lesionkit/model/config.py)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from MODEL_DIR/last.pt")
     parser.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (fine-tuning; "
-                        "same network and channels), e.g. the shipped model")
+                        "same network, channels and working grid), e.g. the shipped model")
     parser.add_argument("--export", metavar="FILE", help="also write the best checkpoint as a shippable float16 "
                         "model with its threshold calibrated on the validation split")
     parser.add_argument("--network", choices=("resunet", "dynunet", "segresnet"))

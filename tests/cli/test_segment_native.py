@@ -7,10 +7,12 @@ import pytest
 
 from lesionkit.cli import main
 from lesionkit.io import load_cohort
+from lesionkit.metrics import evaluate_pair
 
 
 @pytest.mark.slow
-def test_segment_native_synth_scan_end_to_end_with_the_default_model(tmp_path):
+@pytest.mark.ci_slow
+def test_segment_native_synth_scan_end_to_end_finds_the_lesion(tmp_path):
     cohort = tmp_path / "cohort"
     assert main(["synth", str(cohort), "--subjects", "1", "--seed", "4", "--resolution", "2", "--space", "native",
                  "--quiet"]) == 0
@@ -29,3 +31,7 @@ def test_segment_native_synth_scan_end_to_end_with_the_default_model(tmp_path):
     assert mask.get_data_dtype() == np.uint8 and set(np.unique(values)) <= {0, 1}
     p = np.asarray(prob.dataobj)
     assert 0.0 <= p.min() and p.max() <= 1.0
+    # the lesions (2 of them, 2,544 mm³) are found on the native grid: Dice measured 0.79; ~0 if the mapping
+    # back, the registration or the model breaks
+    truth = np.asarray(nib.load(case.mask).dataobj)
+    assert evaluate_pair(values, truth, mask.header.get_zooms())["dice"] > 0.6

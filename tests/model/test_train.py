@@ -52,7 +52,11 @@ def test_training_writes_checkpoints_logs_and_snapshots(tiny_cohort, tmp_path):
     assert all(r["val_dice"] != "" for r in rows)
     model = load_model(best)
     assert model.provenance["training_data"]["n_val"] == 1
-    assert 0.0 <= model.provenance["metrics"]["val_dice"] <= 1.0
+    # best.pt is the epoch with the highest validation Dice in the log (the first of equals), and says so
+    scores = [float(r["val_dice"]) for r in rows]
+    best_epoch = scores.index(max(scores)) + 1
+    assert model.provenance["metrics"]["val_dice"] == pytest.approx(max(scores), abs=1e-4)
+    assert model.provenance["metrics"]["epoch"] == best_epoch
 
 
 def test_resume_reproduces_the_uninterrupted_run(tiny_cohort, tmp_path, monkeypatch):
@@ -91,32 +95,50 @@ def _ddp_worker(rank: int, world: int, port: int, data: str, out: str) -> None:
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
                       LOCAL_RANK=str(rank))
-    torch.set_num_threads(1)
-    train(_tiny_config(), data, out, progress=False)
-    # every rank must end with the same weights (gradients were all-reduced)
-    network = train_module.build_network(_tiny_config().network)
-    torch.save({"rank": rank}, f"{out}/rank{rank}.done")
-    del network
+    built, original = [], train_module.build_network  # rank 1 writes no checkpoint: keep the network train() builds
+
+    def build(config):
+        built.append(original(config))
+        return built[-1]
+
+    train_module.build_network = build
+    try:
+        train(_tiny_config(deterministic=True, threads=1), data, out, progress=False)
+    finally:
+        train_module.build_network = original
+    torch.save(built[0].state_dict(), f"{out}/rank{rank}.pt")
     torch.distributed.destroy_process_group()
 
 
-def test_two_process_cpu_ddp_run_completes(tiny_cohort, tmp_path):
+def test_two_process_cpu_ddp_matches_one_process_with_the_same_global_batch(tiny_cohort, tmp_path):
     import torch.multiprocessing as mp
 
     out = tmp_path / "ddp"
     mp.spawn(_ddp_worker, args=(2, _free_port(), str(tiny_cohort), str(out)), nprocs=2, join=True)
-    assert (out / "rank0.done").exists() and (out / "rank1.done").exists()
     rows = list(csv.DictReader((out / "log.csv").open()))
     assert len(rows) == 3  # only rank 0 logs
-    assert load_model(out / "final.pt").networks[0] is not None
+    rank0, rank1 = torch.load(out / "rank0.pt"), torch.load(out / "rank1.pt")
+    for key in rank0:  # gradients were all-reduced: both ranks hold the very same weights
+        assert torch.equal(rank0[key], rank1[key]), key
+    # One process drawing both ranks' crops as two accumulated micro-batches takes the same steps.
+    single = _weights(train(_tiny_config(accumulate=2, deterministic=True, threads=1), tiny_cohort,
+                            tmp_path / "single", progress=False).parent / "final.pt")
+    for key in rank0:
+        torch.testing.assert_close(single[key], rank0[key].float(), rtol=1e-4, atol=1e-5, msg=key)
+    # ... and not the steps of a one-rank run, which sees half the crops (the comparison is not vacuous)
+    alone = _weights(train(_tiny_config(deterministic=True, threads=1), tiny_cohort, tmp_path / "alone",
+                           progress=False).parent / "final.pt")
+    assert max(float((alone[k] - rank0[k].float()).abs().max()) for k in rank0) > 1e-3
 
 
 @pytest.mark.slow
 @pytest.mark.ci_slow
 def test_tiny_network_overfits_two_synthetic_subjects(tmp_path):
     # Two 2 mm synthetic subjects with typical single lesions (3.4 and 4.1 cm³, near the ATLAS median; seed 18
-    # was picked for that, since the point is the optimisation, not small-lesion detection). 200 steps on
-    # 32³ crops; whole-volume Dice measured 0.920 and 0.920 (about 3 min on 2 cores).
+    # was picked for that, since the point is the optimisation, not small-lesion detection). 300 steps on 32³
+    # crops, seeded and deterministic. Whole-volume Dice measured with training seeds 0–3: minimum over the two
+    # subjects 0.93–0.96 (200 steps gave 0.84–0.94, which a 0.9 bound failed by chance); a frozen network
+    # (lr 0), a sign-flipped loss or a loss without gradient all score 0.0, so a 0.8 bound keeps both margins.
     from lesionkit.synth import generate_cohort
 
     data = tmp_path / "synth"
@@ -124,10 +146,10 @@ def test_tiny_network_overfits_two_synthetic_subjects(tmp_path):
     config = load_config(overrides={
         "network": {"widths": [8, 16, 32], "stem_stride": 1},
         "channels": ["t1", "mirror", "template"],
-        "zoom_in": {"epochs": 20, "crop": [32, 32, 32], "lr": 1e-2, "cycle_epochs": 20, "batch_size": 4},
+        "zoom_in": {"epochs": 30, "crop": [32, 32, 32], "lr": 1e-2, "cycle_epochs": 30, "batch_size": 4},
         "zoom_out": {"epochs": 0, "crop": [64, 64, 64], "lr": 1e-3, "cycle_epochs": 1},
         "steps_per_epoch": 10, "lesion_fraction": 0.75, "augment": 0.0, "val_fraction": 0.0,
-        "tensorboard": False, "threads": 1,
+        "tensorboard": False, "threads": 1, "deterministic": True, "seed": 0,
     })
     best = train(config, data, tmp_path / "run", progress=False)
     model = load_model(best)
@@ -137,7 +159,7 @@ def test_tiny_network_overfits_two_synthetic_subjects(tmp_path):
     for case in load_cohort(data):
         probability = predict_array(model, np.asarray(load_image(case.t1w).dataobj))
         scores.append(dice_score(probability >= 0.5, np.asarray(load_case_mask(case).dataobj)))
-    assert min(scores) > 0.9, scores
+    assert min(scores) > 0.8, scores
 
 
 def test_init_starts_from_a_checkpoints_weights(tiny_cohort, tmp_path):

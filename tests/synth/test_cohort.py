@@ -50,6 +50,7 @@ def test_bad_arguments_are_refused(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.ci_slow
 def test_jobs_give_byte_identical_output(tmp_path):
     generate_cohort(tmp_path / "serial", 3, seed=5, resolution=2, space="both", progress=False)
     generate_cohort(tmp_path / "parallel", 3, seed=5, resolution=2, space="both", jobs=2, progress=False)

@@ -26,6 +26,7 @@ def cohort(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.ci_slow
 def test_distributions_follow_the_papers(cohort):
     subjects, lesions = _rows(cohort, "participants.tsv"), _rows(cohort, "lesions.tsv")
     assert len(subjects) == 40
@@ -45,6 +46,7 @@ def test_distributions_follow_the_papers(cohort):
 
 
 @pytest.mark.slow
+@pytest.mark.ci_slow
 def test_every_mask_matches_its_metadata(cohort):
     lesions = _rows(cohort, "lesions.tsv")
     for case in load_cohort(cohort):

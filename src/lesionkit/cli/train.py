@@ -30,6 +30,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--zoom-out-crop", type=int, nargs=3, metavar=("X", "Y", "Z"), help="zoom-out crop")
     parser.add_argument("--lr", type=float, help="zoom-in initial learning rate (paper: 1e-3)")
     parser.add_argument("--batch-size", type=int, help="zoom-in crops per step")
+    parser.add_argument("--accumulate", type=int, help="micro-batches per optimiser step (gradient accumulation)")
     parser.add_argument("--steps-per-epoch", type=int, help="optimiser steps per epoch (default: one pass)")
     parser.add_argument("--lesion-fraction", type=float, help="share of crops centred on a lesion (paper: 0)")
     parser.add_argument("--lesion-sampling", choices=("voxel", "lesion"),
@@ -39,6 +40,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="input channels (default: t1)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--threads", type=int, help="CPU threads for PyTorch")
+    parser.add_argument("--deterministic", action="store_true", default=None,
+                        help="torch.use_deterministic_algorithms (bitwise-repeatable on one machine)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -52,7 +55,8 @@ def _overrides(args: argparse.Namespace) -> dict:
     top = {k: v for k, v in {"steps_per_epoch": args.steps_per_epoch, "lesion_fraction": args.lesion_fraction,
                              "lesion_sampling": args.lesion_sampling,
                              "seed": args.seed, "threads": args.threads, "spacing": args.spacing,
-                             "channels": args.channels}.items() if v is not None}
+                             "channels": args.channels, "accumulate": args.accumulate,
+                             "deterministic": args.deterministic}.items() if v is not None}
     return {**top, **({"network": network} if network else {}), **({"zoom_in": zoom_in} if zoom_in else {}),
             **({"zoom_out": zoom_out} if zoom_out else {})}
 

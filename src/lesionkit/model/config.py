@@ -61,6 +61,16 @@ class TrainConfig:
     threshold: float = 0.5
     seed: int = 0
     threads: int | None = None
+    """CPU threads for torch (None = torch's default). Fix it for runs that must be repeatable: oneDNN may
+    split reductions differently with another thread count."""
+    deterministic: bool = False
+    """``torch.use_deterministic_algorithms(True)`` for the run: bitwise-repeatable on the same machine and
+    thread count (the tests use it). Off by default because on CUDA it needs ``CUBLAS_WORKSPACE_CONFIG`` and
+    refuses some kernels."""
+    accumulate: int = 1
+    """Micro-batches per optimiser step (gradient accumulation): each draws ``batch_size`` crops and the
+    gradients are averaged, exactly as DDP averages them over ranks, so one process with ``accumulate = N``
+    takes the same steps as N ranks."""
     amp: bool = True
     """Mixed precision (CUDA only)."""
     tensorboard: bool = True
@@ -90,6 +100,8 @@ class TrainConfig:
         """Raise ``ValueError`` for settings no run can use (checked before any data is loaded)."""
         if self.lesion_sampling not in ("voxel", "lesion"):
             raise ValueError(f"lesion_sampling must be 'voxel' or 'lesion', not {self.lesion_sampling!r}")
+        if self.accumulate < 1:
+            raise ValueError(f"accumulate must be at least 1, not {self.accumulate}")
         if not 0.0 <= self.lesion_fraction <= 1.0:
             raise ValueError(f"lesion_fraction must be within [0, 1], not {self.lesion_fraction}")
 

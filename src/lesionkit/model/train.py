@@ -6,8 +6,10 @@ local Dice on whole volumes (sliding window) and best-checkpoint selection; a CS
 when installed); AMP on CUDA; DDP when launched by ``torchrun`` (or any launcher that sets ``WORLD_SIZE``).
 
 Resuming is exact: the random crops and augmentations of step ``s`` are drawn from a generator seeded
-by ``(seed, s, rank)``, so a run restarted from ``last.pt`` (weights, optimiser, scheduler, step, torch
-RNG) produces the same weights as one that was never interrupted.
+by ``(seed, s, shard)`` (``shard = rank · accumulate + micro-batch``), so a run restarted from ``last.pt``
+(weights, optimiser, scheduler, step, torch RNG) produces the same weights as one that was never interrupted,
+and N DDP ranks take the same steps as one process accumulating N micro-batches. ``deterministic`` and a
+fixed ``threads`` make a run bitwise-repeatable on one machine.
 
 Outputs in ``out_dir``: ``best.pt`` (best validation Dice), ``snapshot-NN.pt`` (end of each cosine cycle),
 ``final.pt``, ``last.pt`` (resume state), ``log.csv``, ``config.json``.
@@ -15,6 +17,7 @@ Outputs in ``out_dir``: ``best.pt`` (best validation Dice), ``snapshot-NN.pt`` (
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -110,10 +113,11 @@ def _optimizer(model: nn.Module, stage: StageConfig, steps_per_epoch: int):
 
 def _batch(
     samples: list[Sample], stage: StageConfig, crop: tuple[int, int, int], config: TrainConfig, transform,
-    step: int, rank: int,
+    step: int, shard: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The crops of global step ``step`` on ``rank`` (deterministic in (seed, step, rank))."""
-    rng = np.random.default_rng([config.seed, step, rank])
+    """The crops of global step ``step`` for ``shard`` (one micro-batch of one rank; deterministic in
+    (seed, step, shard), so N ranks and one process accumulating N micro-batches see the same crops)."""
+    rng = np.random.default_rng([config.seed, step, shard])
     images, labels = [], []
     for _ in range(stage.batch_size):
         sample = samples[int(rng.integers(len(samples)))]
@@ -208,6 +212,25 @@ def train(
     ``init``: a checkpoint whose weights this run starts from (same architecture and channels) instead of
     a random initialisation; ``resume`` takes precedence once the run has written ``last.pt``.
     """
+    with _deterministic(config.deterministic):
+        return _train(config, data, out_dir, resume=resume, progress=progress, init=init)
+
+
+@contextlib.contextmanager
+def _deterministic(enabled: bool):
+    """``torch.use_deterministic_algorithms`` for the run only (it is process-wide)."""
+    previous = torch.are_deterministic_algorithms_enabled()
+    if enabled:
+        torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+def _train(
+    config: TrainConfig, data: PathLike, out_dir: PathLike, *, resume: bool, progress: bool, init: PathLike | None
+) -> Path:
     dist = _init_distributed()
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -248,7 +271,7 @@ def train(
     transform = build_augmentation(config.augment)
     divisor = config.network.stem_stride * 2 ** (len(config.network.widths) - 1)
     steps_per_epoch = config.steps_per_epoch or max(
-        1, math.ceil(len(train_samples) / (config.zoom_in.batch_size * dist.world))
+        1, math.ceil(len(train_samples) / (config.zoom_in.batch_size * config.accumulate * dist.world))
     )
     stages = _stages(config)
     total_epochs = sum(s.epochs for _, s, _ in stages)
@@ -279,18 +302,25 @@ def train(
         model.train()
         for i in range(steps_per_epoch):
             step = epoch * steps_per_epoch + i
-            images, labels = _batch(train_samples, stage, crop, config, transform, step, dist.rank)
-            images, labels = images.to(dist.device), labels.to(dist.device)
-            if cpu:
-                images = images.contiguous(memory_format=torch.channels_last_3d)
             optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(dist.device.type, dtype=torch.float16, enabled=amp):
-                loss = loss_fn(model(images), labels)
-            scaler.scale(loss).backward()
+            loss = 0.0
+            for micro in range(config.accumulate):
+                shard = dist.rank * config.accumulate + micro
+                images, labels = _batch(train_samples, stage, crop, config, transform, step, shard)
+                images, labels = images.to(dist.device), labels.to(dist.device)
+                if cpu:
+                    images = images.contiguous(memory_format=torch.channels_last_3d)
+                # DDP all-reduces on the last micro-batch's backward only
+                last = micro == config.accumulate - 1
+                with (contextlib.nullcontext() if last or dist.world == 1 else model.no_sync()):
+                    with torch.autocast(dist.device.type, dtype=torch.float16, enabled=amp):
+                        part = loss_fn(model(images), labels) / config.accumulate
+                    scaler.scale(part).backward()
+                loss += float(part.detach())
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
-            losses.append(float(loss.detach()))
+            losses.append(loss)
             if bar is not None:
                 description = f"{name} epoch {epoch + 1}/{total_epochs} loss {losses[-1]:.3f}"
                 bar[0].update(bar[1], advance=1, description=description)

@@ -22,8 +22,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", required=True, help="output derivatives folder")
     parser.add_argument("--model", nargs="+", help="checkpoint(s); several = ensemble (default: the shipped model)")
     parser.add_argument("--tta", action="store_true", help="average with the left-right flipped prediction")
-    parser.add_argument("--threshold", type=float, help="probability threshold (default: the checkpoint's, "
-                        "chosen on its validation split; 0.5 if it has none)")
+    parser.add_argument("--threshold", type=float, help="probability >= threshold is lesion (default: the "
+                        "checkpoint's, chosen on its validation split; 0.5 if it has none)")
     parser.add_argument("--min-size", type=float, metavar="MM3", help="drop predicted lesions smaller than this "
                         "(mm³; default: the checkpoint's, chosen on its validation split; 0 if it has none)")
     parser.add_argument("--participant-label", nargs="+", help="subjects to process (without 'sub-')")

@@ -51,15 +51,8 @@ def _cases(inputs: list[str], participant_label: list[str] | None):
 
 def _segment_native(model, image, tta: bool):
     """Preprocess a native T1w to MNI, segment there, map the probabilities back (linear)."""
-    try:
-        from lesionkit.preprocess import preprocess_t1w, to_native
-    except ImportError:
-        from lesionkit.io import InvalidInputError
-
-        raise InvalidInputError(
-            image.get_filename(), "not on the MNI152NLin2009aSym 1 mm grid; preprocessing unavailable"
-        ) from None
     from lesionkit.model import segment
+    from lesionkit.preprocess import preprocess_t1w, to_native  # without ANTsPy: main names the extra
 
     result = preprocess_t1w(image, deface=False)
     probability = segment(model, result.t1w_mni, tta=tta)

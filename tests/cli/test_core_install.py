@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests._python import ROOT, run_python
 from tests.metrics._trees import cube, pred_tree, save, truth_tree
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # Runs lesionkit commands in a fresh interpreter where importing torch, monai or ants raises
 # ModuleNotFoundError, exactly as in an environment without the extras.
@@ -42,11 +41,7 @@ print(json.dumps(runs))
 
 
 def _blocked_run(commands: list[list[str]]) -> dict:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    run = subprocess.run([sys.executable, "-c", _BLOCKED, json.dumps(commands)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    return json.loads(run_python(_BLOCKED, json.dumps(commands)).strip().splitlines()[-1])
 
 
 def _t1w(path: Path) -> Path:

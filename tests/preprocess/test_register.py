@@ -83,18 +83,11 @@ def test_affine_refinement_is_deterministic_through_the_seed():
     value is left as it was. ITK runs on one thread here (set before ANTs starts, in a fresh process): with
     several, the metric's parallel sums differ in order from run to run (~0.02 mm after 20 iterations)."""
     import json
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root), os.environ.get("PYTHONPATH", "")])}
-    run = subprocess.run([sys.executable, "-c", _DETERMINISM], cwd=root, env=env, capture_output=True, text=True,
-                         timeout=300)
-    assert run.returncode == 0, run.stderr[-2000:]
-    result = json.loads(run.stdout.strip().splitlines()[-1])
+    from tests._python import run_python
+
+    out = run_python(_DETERMINISM, env={"ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS": "1"})
+    result = json.loads(out.strip().splitlines()[-1])
     first, again, other = (np.array(t) for t in result["transforms"])
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)

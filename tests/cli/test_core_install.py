@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lesionkit.io import ATLAS_AFFINE
 from tests._python import ROOT, run_python
-from tests.metrics._trees import cube, pred_tree, save, truth_tree
+from tests.metrics._trees import SHAPE, cube, pred_tree, save, truth_tree
 
 # Runs lesionkit commands in a fresh interpreter where importing torch, monai or ants raises
 # ModuleNotFoundError, exactly as in an environment without the extras.
@@ -44,18 +45,30 @@ def _blocked_run(commands: list[list[str]]) -> dict:
     return json.loads(run_python(_BLOCKED, json.dumps(commands)).strip().splitlines()[-1])
 
 
-def _t1w(path: Path) -> Path:
-    data = np.random.default_rng(0).normal(100, 10, (12, 12, 10)).astype(np.float32)
+def _t1w(path: Path, shape=(12, 12, 10)) -> Path:
+    data = np.random.default_rng(0).normal(100, 10, shape).astype(np.float32)
     return save(data, path)
 
 
 def test_core_commands_run_and_the_others_name_their_extra(tmp_path):
     truth = truth_tree(tmp_path / "truth", {"r001s001": cube(2, 6), "r001s002": cube(3, 8)})
+    for subject in ("r001s001", "r001s002"):
+        _t1w(truth / "Training" / "R001" / f"sub-{subject}" / "ses-1" / "anat" /
+             f"sub-{subject}_ses-1_space-MNI152NLin2009aSym_T1w.nii.gz", SHAPE)
     pred = pred_tree(tmp_path / "pred", {"r001s001": cube(2, 7), "r001s002": cube(3, 8)})
     t1w = _t1w(tmp_path / "native" / "sub-01_T1w.nii.gz")
-    out = {name: tmp_path / name for name in ("evaluation", "seg", "model", "prep", "synth", "demo")}
+    mni_2mm = ATLAS_AFFINE @ np.diag([2.0, 2.0, 2.0, 1.0])  # what `lesionkit synth --resolution 2` writes
+    lesion = np.zeros((99, 117, 95), np.uint8)
+    lesion[30:34, 55:59, 50:54] = 1
+    save(lesion, tmp_path / "masks" / "sub-01_mask.nii.gz", mni_2mm)
+    out = {name: tmp_path / name for name in ("evaluation", "analysis", "overlap", "reliability", "seg", "model",
+                                              "prep", "synth", "demo")}
     runs = _blocked_run([
         ["evaluate", str(pred), str(truth), "-o", str(out["evaluation"]), "--quiet", "--bootstrap", "50"],
+        ["analyze", str(tmp_path / "masks"), "-o", str(out["analysis"]), "--quiet", "--no-report"],
+        ["overlap", str(truth), "-o", str(out["overlap"]), "--quiet"],
+        ["reliability", str(truth), str(pred), "-o", str(out["reliability"]), "--quiet"],
+        ["montage", str(truth), "-o", str(tmp_path / "montage.png")],
         ["segment", str(t1w), "-o", str(out["seg"])],
         ["train", str(truth), "-o", str(out["model"])],
         ["preprocess", str(t1w), str(out["prep"])],
@@ -68,6 +81,12 @@ def test_core_commands_run_and_the_others_name_their_extra(tmp_path):
     rows = pd.read_csv(out["evaluation"] / "metrics.tsv", sep="\t")
     assert rows["dice"].round(4).tolist() == [round(2 * 64 / (64 + 125), 4), 1.0]
     assert (out["evaluation"] / "report.html").exists()
+    for command in ("analyze", "overlap", "reliability", "montage"):
+        assert runs[command]["code"] == 0, (command, runs[command]["stderr"])
+    assert len(pd.read_csv(out["analysis"] / "lesions.tsv", sep="\t")) == 1
+    assert (out["overlap"] / "overlap_count.nii.gz").exists()
+    assert len(pd.read_csv(out["reliability"] / "pairs.tsv", sep="\t")) == 2
+    assert (tmp_path / "montage.png").read_bytes()[:4] == b"\x89PNG"
     for command, extra in [("segment", "model"), ("train", "model"), ("preprocess", "preprocess"),
                            ("synth", "synth"), ("demo", "model")]:
         run = runs[command]

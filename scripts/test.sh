@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates .venv-test, installs lesionkit with its test extras and runs the test suite.
+# Creates .venv-test, installs lesionkit[test] (every extra plus the test tools) and runs the test suite.
 # Extra arguments go to pytest (e.g. `-m slow` for the end-to-end tests).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

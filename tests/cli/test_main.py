@@ -1,10 +1,8 @@
-import subprocess
-import sys
-
 import pytest
 
 from lesionkit import __version__
 from lesionkit.cli import COMMANDS, main
+from tests._python import run_python
 
 
 def test_version(capsys):
@@ -26,8 +24,7 @@ def test_help_imports_no_heavy_library():
         "import sys; from lesionkit.cli import _get_parser; _get_parser().format_help(); "
         "print(sorted(m for m in ('torch', 'ants', 'monai', 'matplotlib', 'pandas', 'scipy') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    assert run_python(code).strip() == "[]"
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -1,5 +1,6 @@
 import json
 
+from lesionkit import __version__
 from lesionkit.io import bids_name, derivative_path, parse_bids_name, split_extension, write_dataset_description
 
 
@@ -44,6 +45,6 @@ def test_dataset_description(tmp_path):
     path = write_dataset_description(tmp_path, "lesionkit predictions")
     data = json.loads(path.read_text())
     assert data["DatasetType"] == "derivative"
-    assert data["GeneratedBy"][0]["Name"] == "lesionkit"
+    assert data["GeneratedBy"] == [{"Name": "lesionkit", "Version": __version__}]  # no invented CodeURL
     raw = json.loads(write_dataset_description(tmp_path / "raw", "R001", dataset_type="raw").read_text())
     assert "GeneratedBy" not in raw and raw["BIDSVersion"]

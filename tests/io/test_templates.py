@@ -1,4 +1,7 @@
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from lesionkit.io import ATLAS_AFFINE, ATLAS_SHAPE, is_atlas_grid, load_template, load_territories, territory_names
 from lesionkit.io.templates import TERRITORY_CLASSES
@@ -11,6 +14,21 @@ def test_template_on_atlas_grid():
         data = np.asanyarray(img.dataobj)
         assert data.dtype == np.float32 and 0 <= data.min() and data.max() <= 1
     assert is_atlas_grid(load_template())
+
+
+def test_template_is_the_wheels_file_unresampled():
+    """nilearn's public loader must give the shipped 1 mm file itself (scaled to [0, 1]), never a resampling."""
+    import nibabel as nib
+    import nilearn
+
+    for kind in ("t1", "gm", "wm"):
+        name = f"mni_icbm152_{kind}_tal_nlin_sym_09a_converted.nii.gz"
+        stored = nib.load(Path(nilearn.__file__).parent / "datasets" / "data" / name)
+        data = np.asanyarray(load_template(kind).dataobj)
+        np.testing.assert_array_equal(data, np.asarray(stored.dataobj, dtype=np.float32) / 255.0)
+        assert np.array_equal(stored.affine, load_template(kind).affine) and not data.flags.writeable
+    with pytest.raises(ValueError, match="unknown template"):
+        load_template("csf")
 
 
 def test_territories_cover_the_brain_and_are_lateralised():

@@ -89,13 +89,14 @@ def test_one_voxel_overlap_detects_a_lesion():
     assert out["lesion_f1"] == pytest.approx(1 / 1.5)
 
 
-def test_float_input_is_thresholded_above_half(rng):
+def test_float_input_is_lesion_from_half_up(rng):
     truth = random_blobs((16, 16, 16), rng)
     prob = rng.random(truth.shape).astype(np.float32)
-    prob[0, 0, 0] = 0.5  # exactly 0.5 is background
+    prob[0, 0, 0] = 0.5  # exactly 0.5 is lesion, as segmentation thresholds it
     out = evaluate_pair(prob, truth)
-    np.testing.assert_equal(out, evaluate_pair(prob > 0.5, truth))
-    assert evaluate_pair(np.where(truth, 0.5, 0.0), truth)["dice"] == 0.0
+    np.testing.assert_equal(out, evaluate_pair(prob >= 0.5, truth))
+    assert evaluate_pair(np.where(truth, 0.5, 0.0), truth)["dice"] == 1.0
+    assert evaluate_pair(np.where(truth, 0.5, 0.0), truth, threshold=0.6)["dice"] == 0.0
 
 
 def test_integer_and_bool_inputs_agree(rng):

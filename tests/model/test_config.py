@@ -18,7 +18,9 @@ def test_unknown_settings_are_refused():
         load_config(overrides={"zoom_in": {"learning_rate": 1}})
 
 
-@pytest.mark.parametrize(("key", "value"), [("lesion_sampling", "component"), ("lesion_fraction", 1.5), ("accumulate", 0)])
+@pytest.mark.parametrize(
+    ("key", "value"), [("lesion_sampling", "component"), ("lesion_fraction", 1.5), ("accumulate", 0)]
+)
 def test_impossible_values_are_refused(key, value):
     with pytest.raises(ValueError, match=key):
         load_config(overrides={key: value})

@@ -6,9 +6,10 @@ import pytest
 import torch
 
 import lesionkit.model.train as train_module
+from lesionkit.core import binarize_probability, dice
 from lesionkit.io.errors import InvalidInputError
 from lesionkit.model import load_config, load_model, predict_array, save_checkpoint
-from lesionkit.model.train import dice_score, train
+from lesionkit.model.train import train
 
 
 def _tiny_config(**overrides):
@@ -29,15 +30,6 @@ def _tiny_config(**overrides):
 
 def _weights(path):
     return load_model(path).networks[0].state_dict()
-
-
-def test_dice_score():
-    a = np.zeros((4, 4, 4), bool)
-    assert dice_score(a, a) == 1.0
-    b = a.copy()
-    b[0, 0, :2] = True
-    a[0, 0, :1] = True
-    assert dice_score(a, b) == pytest.approx(2 / 3)
 
 
 def test_training_writes_checkpoints_logs_and_snapshots(tiny_cohort, tmp_path):
@@ -158,7 +150,7 @@ def test_tiny_network_overfits_two_synthetic_subjects(tmp_path):
     scores = []
     for case in load_cohort(data):
         probability = predict_array(model, np.asarray(load_image(case.t1w).dataobj))
-        scores.append(dice_score(probability >= 0.5, np.asarray(load_case_mask(case).dataobj)))
+        scores.append(dice(binarize_probability(probability), np.asarray(load_case_mask(case).dataobj)))
     assert min(scores) > 0.8, scores
 
 

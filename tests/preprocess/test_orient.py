@@ -3,9 +3,10 @@ import gzip
 import nibabel as nib
 import numpy as np
 import pytest
+from nibabel.affines import voxel_sizes
 
 from lesionkit.io import InvalidInputError
-from lesionkit.preprocess.orient import as_image, as_mask, reorient_to_ras, voxel_sizes
+from lesionkit.preprocess.orient import as_image, as_mask, reorient_to_ras
 from tests.preprocess.native_case import rotation
 
 

@@ -1,6 +1,6 @@
 """lesionkit.analysis"""
 
-from lesionkit.analysis.components import bounding_box, label_lesions, voxel_volume
+from lesionkit.analysis.components import voxel_volume
 from lesionkit.analysis.location import anatomy, atlas_step, classify_location, hemisphere
 from lesionkit.analysis.overlap import overlap_maps
 from lesionkit.analysis.quantify import (
@@ -30,6 +30,7 @@ from lesionkit.analysis.roi import (
 )
 from lesionkit.analysis.territory import majority_territory, territory_shares
 from lesionkit.analysis.tracing import WhiteMatterBand, merge_masks, smooth_mask, white_matter_correction
+from lesionkit.core import label_lesions
 
 __all__ = [
     "Atlas",
@@ -39,7 +40,6 @@ __all__ = [
     "WhiteMatterBand",
     "anatomy",
     "atlas_step",
-    "bounding_box",
     "builtin_atlas",
     "classify_location",
     "cst_lesion_load",

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lesionkit.analysis.components import label_lesions, voxel_volume
+from lesionkit.analysis.components import voxel_volume
 from lesionkit.analysis.quantify import LESION_COLUMNS, grid_step, quantify_lesions, summarize_subjects
 from lesionkit.analysis.roi import ROI_COLUMNS, Atlas, builtin_atlas, cst_lesion_load, roi_load
+from lesionkit.core import remove_small_lesions
 from lesionkit.io.cohort import Case, load_case_mask
 from lesionkit.io.errors import InvalidInputError
 from lesionkit.io.nifti import check_same_grid, load_image
@@ -49,9 +50,8 @@ def analyze_case(case: Case, options: _Options, t1w: str | None = None) -> tuple
         check_same_grid(img, load_image(t1w))
     mask = np.asanyarray(img.dataobj).astype(bool)
     voxel_mm3 = voxel_volume(img.affine)
-    if options.min_size_mm3 > 0:  # tables and loads all use the mask without the dropped specks
-        labels, _ = label_lesions(mask, voxel_mm3, options.min_size_mm3)
-        mask = labels > 0
+    # tables and loads all use the mask without the dropped specks
+    mask = remove_small_lesions(mask, options.min_size_mm3, voxel_mm3)
     subject, session = f"sub-{case.subject}", case.session or ""
     lesions = quantify_lesions(mask, img.affine, subject, session)
     atlases = (builtin_atlas(1, step), builtin_atlas(2, step), *options.atlases)

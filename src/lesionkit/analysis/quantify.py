@@ -22,11 +22,13 @@ from collections.abc import Iterable
 import nibabel as nib
 import numpy as np
 import pandas as pd
+from nibabel.affines import voxel_sizes
 from scipy import ndimage as ndi
 
-from lesionkit.analysis.components import bounding_box, label_lesions, voxel_volume
+from lesionkit.analysis.components import voxel_volume
 from lesionkit.analysis.location import anatomy, atlas_step, classify_location, hemisphere
 from lesionkit.analysis.territory import majority_territory, territory_shares
+from lesionkit.core import bounding_box, label_lesions
 from lesionkit.io.errors import InvalidInputError
 from lesionkit.io.templates import territory_names
 
@@ -64,7 +66,7 @@ def grid_step(img: nib.Nifti1Image, path: object = None) -> int:
             name,
             f"not on the ATLAS MNI152NLin2009aSym grid (197×233×189, 1 mm, origin -98,-134,-72, or a whole-mm "
             f"subsampling of it); got shape {tuple(img.shape[:3])} and voxel size "
-            f"{np.round(np.linalg.norm(img.affine[:3, :3], axis=0), 3).tolist()} mm. Register the mask to "
+            f"{np.round(voxel_sizes(img.affine), 3).tolist()} mm. Register the mask to "
             "MNI152NLin2009aSym first (lesionkit preprocess)",
         )
     return step

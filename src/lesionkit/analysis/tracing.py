@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from nibabel.affines import voxel_sizes
 from scipy import ndimage as ndi
 
 __all__ = ["WhiteMatterBand", "merge_masks", "smooth_mask", "white_matter_correction"]
@@ -38,13 +39,9 @@ def merge_masks(masks: Sequence[np.ndarray]) -> np.ndarray:
     return merged.astype(np.uint8)
 
 
-def _spacing(affine: np.ndarray) -> np.ndarray:
-    return np.linalg.norm(np.asarray(affine, dtype=float)[:3, :3], axis=0)
-
-
 def smooth_mask(mask: np.ndarray, affine: np.ndarray, fwhm_mm: float = 2.0, threshold: float = 0.5) -> np.ndarray:
     """Smooth a traced mask as ATLAS R1.1 did: Gaussian of ``fwhm_mm`` (in mm), then ``>= threshold``; uint8."""
-    sigma = fwhm_mm * _FWHM_TO_SIGMA / _spacing(affine)
+    sigma = fwhm_mm * _FWHM_TO_SIGMA / voxel_sizes(affine)
     blurred = ndi.gaussian_filter(np.asarray(mask, dtype=np.float32), sigma=sigma, mode="constant")
     return (blurred >= threshold).astype(np.uint8)
 
@@ -80,7 +77,7 @@ def white_matter_correction(
     lesion = np.asarray(mask).astype(bool)
     if not (t1.shape == lesion.shape == np.shape(wm_probability)):
         raise ValueError(f"shapes differ: t1 {t1.shape}, mask {lesion.shape}, wm {np.shape(wm_probability)}")
-    far = ndi.distance_transform_edt(~lesion, sampling=_spacing(affine)) > margin_mm if lesion.any() else True
+    far = ndi.distance_transform_edt(~lesion, sampling=voxel_sizes(affine)) > margin_mm if lesion.any() else True
     reference = t1[(np.asarray(wm_probability) >= wm_threshold) & far]
     if reference.size < 100:
         raise ValueError(f"only {reference.size} white-matter voxels to estimate the band from")

@@ -2,7 +2,8 @@
 
 Each sub-command lives in its own module of this package with two functions,
 ``add_parser(subparsers)`` and ``run(args) -> int``; heavy libraries (torch, ants) are imported inside
-``run`` so ``lesionkit --help`` stays instant. Exit codes: 0 ok, 2 bad arguments, 3 invalid input data.
+``run`` so ``lesionkit --help`` stays instant. Exit codes: 0 ok, 2 bad arguments (or an extra that the
+command needs is not installed: the message names it), 3 invalid input data.
 """
 
 from __future__ import annotations
@@ -22,6 +23,19 @@ COMMANDS: tuple[str, ...] = (
 )
 
 EXIT_OK, EXIT_USAGE, EXIT_INVALID_INPUT = 0, 2, 3
+
+#: The extra that installs each optional library (the core install has none of them).
+EXTRA_OF_MODULE = {"torch": "model", "monai": "model", "ants": "preprocess"}
+#: Where a command needs a library for another reason than its usual extra: synth only warps with torch.
+_COMMAND_EXTRA = {("synth", "torch"): "synth"}
+
+
+def missing_extra(command: str, error: ModuleNotFoundError) -> str | None:
+    """The extra to install when ``command`` failed to import an optional library, else None."""
+    module = (error.name or "").partition(".")[0]
+    if module not in EXTRA_OF_MODULE:
+        return None
+    return _COMMAND_EXTRA.get((command, module), EXTRA_OF_MODULE[module])
 
 
 def _get_parser() -> argparse.ArgumentParser:
@@ -47,6 +61,13 @@ def main(args: Sequence[str] | None = None) -> int:
     except InvalidInputError as error:
         print(f"lesionkit {parsed.command}: invalid input: {error}", file=sys.stderr)
         return EXIT_INVALID_INPUT
+    except ModuleNotFoundError as error:
+        extra = missing_extra(parsed.command, error)
+        if extra is None:
+            raise
+        print(f"lesionkit {parsed.command}: needs the '{extra}' extra: pip install 'lesionkit[{extra}]'",
+              file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"lesionkit {parsed.command}: interrupted", file=sys.stderr)
         return 130

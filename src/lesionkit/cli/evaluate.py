@@ -21,7 +21,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--jobs", type=int, default=1, help="cases evaluated in parallel processes (default 1)")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    parser.add_argument("--threshold", type=float, default=0.5, help="probability > threshold is lesion (default 0.5)")
+    parser.add_argument("--threshold", type=float, default=0.5,
+                        help="probability >= threshold is lesion, as in segment (default 0.5)")
     parser.add_argument("--participant-label", nargs="+", metavar="LABEL", help="evaluate only these subjects")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -37,8 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from lesionkit.metrics import evaluate_cohort
     from lesionkit.report.evaluation import render_evaluation_report
 
-    if args.jobs < 1 or args.bootstrap < 1 or not 0.0 <= args.threshold < 1.0:
-        print("lesionkit evaluate: --jobs and --bootstrap must be at least 1, --threshold in [0, 1)")
+    if args.jobs < 1 or args.bootstrap < 1 or not 0.0 < args.threshold <= 1.0:
+        print("lesionkit evaluate: --jobs and --bootstrap must be at least 1, --threshold in (0, 1]")
         return 2
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -22,8 +22,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", required=True, help="output derivatives folder")
     parser.add_argument("--model", nargs="+", help="checkpoint(s); several = ensemble (default: the shipped model)")
     parser.add_argument("--tta", action="store_true", help="average with the left-right flipped prediction")
-    parser.add_argument("--threshold", type=float, help="probability threshold (default: the checkpoint's, "
-                        "chosen on its validation split; 0.5 if it has none)")
+    parser.add_argument("--threshold", type=float, help="probability >= threshold is lesion (default: the "
+                        "checkpoint's, chosen on its validation split; 0.5 if it has none)")
     parser.add_argument("--min-size", type=float, metavar="MM3", help="drop predicted lesions smaller than this "
                         "(mm³; default: the checkpoint's, chosen on its validation split; 0 if it has none)")
     parser.add_argument("--participant-label", nargs="+", help="subjects to process (without 'sub-')")
@@ -51,15 +51,8 @@ def _cases(inputs: list[str], participant_label: list[str] | None):
 
 def _segment_native(model, image, tta: bool):
     """Preprocess a native T1w to MNI, segment there, map the probabilities back (linear)."""
-    try:
-        from lesionkit.preprocess import preprocess_t1w, to_native
-    except ImportError:
-        from lesionkit.io import InvalidInputError
-
-        raise InvalidInputError(
-            image.get_filename(), "not on the MNI152NLin2009aSym 1 mm grid; preprocessing unavailable"
-        ) from None
     from lesionkit.model import segment
+    from lesionkit.preprocess import preprocess_t1w, to_native  # without ANTsPy: main names the extra
 
     result = preprocess_t1w(image, deface=False)
     probability = segment(model, result.t1w_mni, tta=tta)

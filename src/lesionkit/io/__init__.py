@@ -25,7 +25,6 @@ from lesionkit.io.templates import (
     is_atlas_grid,
     load_template,
     load_territories,
-    template_path,
     territory_names,
 )
 
@@ -52,7 +51,6 @@ __all__ = [
     "parse_bids_name",
     "save_nifti",
     "split_extension",
-    "template_path",
     "territory_names",
     "write_dataset_description",
     "write_text",

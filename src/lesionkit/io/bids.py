@@ -101,9 +101,7 @@ def write_dataset_description(
 
     description: dict = {"Name": name, "BIDSVersion": "1.8.0", "DatasetType": dataset_type}
     if dataset_type == "derivative":
-        description["GeneratedBy"] = [
-            generated_by
-            or {"Name": "lesionkit", "Version": __version__, "CodeURL": "https://github.com/lesionkit/lesionkit"}
-        ]
+        # No CodeURL: the project has no public home yet, and an invented address would be a false record.
+        description["GeneratedBy"] = [generated_by or {"Name": "lesionkit", "Version": __version__}]
     description.update(extra or {})
     return write_text(Path(root) / "dataset_description.json", json.dumps(description, indent=2) + "\n")

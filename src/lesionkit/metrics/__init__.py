@@ -5,7 +5,7 @@ Every definition is written once, in :mod:`lesionkit.metrics.pair` (per case),
 """
 
 from lesionkit.metrics.aggregate import bootstrap_ci, micro_dice, size_quartiles, strata_table, summarize
-from lesionkit.metrics.binary import as_mask, bounding_box
+from lesionkit.metrics.binary import as_mask
 from lesionkit.metrics.cohort import evaluate_cohort, match_cases
 from lesionkit.metrics.lesions import LesionCounts, count_lesions, independent_boxes
 from lesionkit.metrics.maximal_dice import maximal_dice
@@ -20,7 +20,6 @@ __all__ = [
     "as_mask",
     "bootstrap_ci",
     "boundary",
-    "bounding_box",
     "count_lesions",
     "evaluate_cohort",
     "evaluate_pair",

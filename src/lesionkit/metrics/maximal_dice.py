@@ -1,15 +1,17 @@
 """Maximal Dice (mDSC): the best Dice a probability map reaches over thresholds (Tomita et al., Table 2).
 
-Definition: ``mdsc = max over t in THRESHOLDS of Dice(prob > t, truth)``, thresholds 0.01, 0.02, …,
-0.99, per case (the threshold is reported too). Both empty at the best threshold → 1, as for Dice.
-Computed in one pass: each voxel's probability is bucketed by how many thresholds it exceeds, so the
-predicted and overlapping voxel counts at every threshold are reverse cumulative sums.
+Definition: ``mdsc = max over t in THRESHOLDS of Dice(prob >= t, truth)`` (the threshold rule of
+:func:`lesionkit.core.binarize_probability`), thresholds 0.01, 0.02, …, 0.99, per case (the threshold is
+reported too). Both empty at the best threshold → 1, as for Dice. Computed in one pass: each voxel's
+probability is bucketed by how many thresholds it reaches, so the predicted and overlapping voxel counts at
+every threshold are reverse cumulative sums.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from lesionkit.core import binarize_probability
 from lesionkit.io.errors import InvalidInputError
 from lesionkit.metrics.binary import as_mask
 
@@ -30,10 +32,11 @@ def maximal_dice(prob: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
         raise InvalidInputError(None, f"probability map shape {prob.shape} differs from truth shape {truth.shape}")
     if not np.isfinite(prob).all():
         raise InvalidInputError(None, "probability map contains NaN or infinite values")
-    # Bucket k = number of thresholds strictly below the value: voxel counts as lesion at t_j iff k > j.
-    # Voxels at or below the lowest threshold (bucket 0) never count, so only the others are bucketed.
-    candidates = np.flatnonzero(prob.ravel() > THRESHOLDS[0])
-    buckets = np.searchsorted(THRESHOLDS, prob.ravel()[candidates], side="left")
+    # Bucket k = number of thresholds at or below the value: voxel counts as lesion at t_j iff k > j.
+    # Voxels below the lowest threshold (bucket 0) never count, so only the others are bucketed.
+    candidates = np.flatnonzero(binarize_probability(prob.ravel(), THRESHOLDS[0]))
+    # compared in the map's precision, as binarize_probability compares
+    buckets = np.searchsorted(THRESHOLDS.astype(prob.dtype), prob.ravel()[candidates], side="right")
     n = len(THRESHOLDS) + 1
     above = np.cumsum(np.bincount(buckets, minlength=n)[::-1])[::-1]  # above[k] = #voxels with bucket >= k
     hits = np.cumsum(np.bincount(buckets[truth.ravel()[candidates]], minlength=n)[::-1])[::-1]

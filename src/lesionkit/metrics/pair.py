@@ -2,9 +2,10 @@
 
 Metric definitions (the one place they are written down; README and report link here)
 ------------------------------------------------------------------------------------
-Masks: bool or integer arrays (non-zero = lesion) or floats (``value > threshold`` = lesion, default
-0.5, so an exact 0.5 is background). NaN/inf, shapes that differ, or a bad spacing raise
-:class:`~lesionkit.io.InvalidInputError`. Volumes are voxel counts times the voxel volume (mm³).
+Masks: bool or integer arrays (non-zero = lesion) or floats (``value >= threshold`` = lesion, default
+0.5: :func:`lesionkit.core.binarize_probability`, the rule segmentation applies too). NaN/inf, shapes
+that differ, or a bad spacing raise :class:`~lesionkit.io.InvalidInputError`. Volumes are voxel counts
+times the voxel volume (mm³).
 
 ``dice``
     2·|P∩T| / (|P| + |T|); both empty → 1 (official ATLAS R2.0 convention); one empty → 0.
@@ -41,8 +42,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lesionkit.core import bounding_box, dice_from_counts, union_box
 from lesionkit.io.errors import InvalidInputError
-from lesionkit.metrics.binary import as_mask, bounding_box, check_spacing, union_box
+from lesionkit.metrics.binary import as_mask, check_spacing
 from lesionkit.metrics.lesions import count_lesions, independent_boxes
 from lesionkit.metrics.surface import summarize_distances, surface_distances
 
@@ -86,14 +88,13 @@ def evaluate_pair(
     if box is None:  # both empty
         p = t = np.zeros((0,) * p_full.ndim, dtype=bool)
     else:
-        crop = tuple(slice(lo, hi) for lo, hi in box)
-        p, t = p_full[crop] != 0, t_full[crop] != 0
+        p, t = p_full[box] != 0, t_full[box] != 0
     n_pred, n_truth = int(np.count_nonzero(p)), int(np.count_nonzero(t))
     n_both = int(np.count_nonzero(p & t))
     boxes = independent_boxes(p | t)
     lesions = count_lesions(p, t, boxes)
     return {
-        "dice": 1.0 if n_pred + n_truth == 0 else 2.0 * n_both / (n_pred + n_truth),
+        "dice": dice_from_counts(n_both, n_pred, n_truth),
         **summarize_distances(surface_distances(p, t, scale, boxes)),
         "tpr": _ratio(n_both, n_truth),
         "precision": _ratio(n_both, n_pred),

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lesionkit.core import dice
+
 __all__ = ["MIN_SIZE_CANDIDATES_MM3", "best_postprocessing", "best_threshold"]
 
 MIN_SIZE_CANDIDATES_MM3 = (0.0, 10.0, 30.0, 100.0)
@@ -38,17 +40,16 @@ def best_postprocessing(
     Ties (equal mean Dice) go to the lower threshold and the smaller minimum size, in that order.
     """
     from lesionkit.model.inference import threshold_probability
-    from lesionkit.model.train import dice_score
 
     if not probabilities:
         raise ValueError("best_postprocessing needs at least one case")
     best = (-1.0, 0.0, 0.0)
     for threshold in _thresholds(thresholds):
         for min_size in min_sizes_mm3:
-            dice = float(np.mean([
-                dice_score(threshold_probability(p, threshold, min_size, voxel_mm3), y)
+            mean_dice = float(np.mean([
+                dice(threshold_probability(p, threshold, min_size, voxel_mm3), y)
                 for p, y in zip(probabilities, truths, strict=True)
             ]))
-            if dice > best[0]:
-                best = (dice, float(threshold), float(min_size))
+            if mean_dice > best[0]:
+                best = (mean_dice, float(threshold), float(min_size))
     return best[1], best[2], best[0]

@@ -134,8 +134,3 @@ def load_config(path: PathLike | None = None, overrides: dict | None = None) -> 
         _merge(config, overrides, "overrides")
     config.validate()
     return config
-
-
-def config_from_dict(values: dict) -> TrainConfig:
-    """Rebuild a :class:`TrainConfig` from :meth:`TrainConfig.to_dict` output (as stored in checkpoints)."""
-    return _merge(TrainConfig(), values, "checkpoint")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from lesionkit.core import label_components
 from lesionkit.io.cohort import Case, load_case_mask
 from lesionkit.io.nifti import check_same_grid, load_image
 from lesionkit.model.features import block_average, input_channels, pooling_factor
@@ -74,11 +75,11 @@ def load_samples(
 
 
 def _lesion_voxels(target: np.ndarray, max_voxels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Coordinates where the target is ≥ 0.5, grouped by connected lesion (6-connectivity, as in
-    :mod:`lesionkit.metrics`), and each lesion's offsets. A lesion that covers no block by half on a coarse
-    grid keeps its most-covered blocks, so small lesions still get crops. Large lesions are subsampled
-    (proportionally, ≥ 1 voxel each) to about ``max_voxels`` in all: enough to centre crops on."""
-    labels, _ = ndimage.label(target > 0)
+    """Coordinates where the target is ≥ 0.5, grouped by connected lesion (6-connectivity:
+    :func:`lesionkit.core.label_components`), and each lesion's offsets. A lesion that covers no block by half
+    on a coarse grid keeps its most-covered blocks, so small lesions still get crops. Large lesions are
+    subsampled (proportionally, ≥ 1 voxel each) to about ``max_voxels`` in all: enough to centre crops on."""
+    labels, _ = label_components(target > 0)
     rng = np.random.default_rng(0)
     groups = []
     for index, box in enumerate(ndimage.find_objects(labels), start=1):

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import nibabel as nib
 import numpy as np
 import torch
-from scipy import ndimage as ndi
 
+from lesionkit.core import DEFAULT_THRESHOLD, binarize_probability, remove_small_lesions
 from lesionkit.model.checkpoint import SegmentationModel
 from lesionkit.model.features import input_channels, pooling_factor, upsample
 from lesionkit.model.sampling import round_up_crop
@@ -113,19 +113,10 @@ def segment(
 
 
 def threshold_probability(
-    probability: np.ndarray, threshold: float = 0.5, min_size_mm3: float = 0.0, voxel_mm3: float = 1.0
+    probability: np.ndarray, threshold: float = DEFAULT_THRESHOLD, min_size_mm3: float = 0.0, voxel_mm3: float = 1.0
 ) -> np.ndarray:
-    """uint8 mask of ``probability >= threshold``, without 6-connected components smaller than ``min_size_mm3``
-    (``voxel_mm3``: the volume of one voxel).
-
-    6-connectivity (face neighbours) is the component definition of the ATLAS R2.0 evaluation.
-    """
-    mask = np.asarray(probability) >= threshold
-    min_voxels = min_size_mm3 / voxel_mm3
-    if min_voxels > 1 and mask.any():
-        labels, count = ndi.label(mask)
-        sizes = np.bincount(labels.ravel(), minlength=count + 1)
-        keep = sizes >= min_voxels - 1e-9
-        keep[0] = False
-        mask = keep[labels]
-    return mask.astype(np.uint8)
+    """uint8 mask of ``probability >= threshold`` (:func:`lesionkit.core.binarize_probability`, the rule
+    evaluation applies too), without the 6-connected lesions smaller than ``min_size_mm3``
+    (``voxel_mm3``: the volume of one voxel; :func:`lesionkit.core.remove_small_lesions`)."""
+    mask = binarize_probability(probability, threshold)
+    return remove_small_lesions(mask, min_size_mm3, voxel_mm3).astype(np.uint8)

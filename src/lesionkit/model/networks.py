@@ -172,10 +172,3 @@ def build_network(config: NetworkConfig | dict) -> nn.Module:
         return SegResNet(3, init_filters=config.widths[0], in_channels=config.in_channels, out_channels=1,
                          blocks_down=[1, 2, 2, 4][:levels], blocks_up=[1] * (levels - 1))
     raise ValueError(f"unknown network {config.name!r} (resunet, dynunet, segresnet)")
-
-
-def input_divisor(model: nn.Module, config: NetworkConfig | dict) -> int:
-    """Side lengths a network needs its inputs divisible by."""
-    if isinstance(config, dict):
-        config = NetworkConfig(**config)
-    return config.stem_stride * 2 ** (len(config.widths) - 1)

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lesionkit.core import binarize_probability, dice
 from lesionkit.io.atomic import atomic_path, write_text
 from lesionkit.io.cohort import MNI_SPACE, load_cohort
 from lesionkit.io.errors import InvalidInputError
@@ -45,7 +46,7 @@ from lesionkit.model.normalize import DEFAULT_NORMALIZATION
 from lesionkit.model.sampling import crop_slices, extract_crop, round_up_crop
 from lesionkit.typing import PathLike
 
-__all__ = ["dice_score", "train"]
+__all__ = ["train"]
 
 LOG_COLUMNS = ("epoch", "stage", "step", "lr", "loss", "val_dice", "seconds")
 
@@ -59,14 +60,6 @@ class _Dist:
     @property
     def main(self) -> bool:
         return self.rank == 0
-
-
-def dice_score(prediction: np.ndarray, truth: np.ndarray) -> float:
-    """Dice of two binary masks; 1.0 when both are empty (the ATLAS convention). Local, because
-    ``lesionkit.metrics`` is a later stage of the data flow than the model."""
-    p, t = prediction > 0, truth > 0
-    total = int(p.sum()) + int(t.sum())
-    return 1.0 if total == 0 else 2.0 * int((p & t).sum()) / total
 
 
 def _init_distributed() -> _Dist:
@@ -141,7 +134,7 @@ def _validate(
     scores = []
     for sample in samples:  # on the working grid: a soft target counts where it is ≥ 0.5
         probability = predict_inputs(wrapper, sample.image.astype(np.float32), device=dist.device)
-        scores.append(dice_score(probability >= config.threshold, sample.mask >= 0.5))
+        scores.append(dice(binarize_probability(probability, config.threshold), sample.mask >= 0.5))
     return float(np.mean(scores)) if scores else float("nan")
 
 

@@ -8,7 +8,7 @@ from lesionkit.preprocess.bias import N4Settings, n4_bias_field
 from lesionkit.preprocess.brain_mask import brain_mask_native, template_brain_mask
 from lesionkit.preprocess.deface import FacePlane, deface, face_mask_native, template_face_mask
 from lesionkit.preprocess.intensity import standardize_wm_peak, white_matter_peak
-from lesionkit.preprocess.orient import as_image, as_mask, reorient_to_ras, voxel_sizes
+from lesionkit.preprocess.orient import as_image, as_mask, reorient_to_ras
 from lesionkit.preprocess.pipeline import STEP_NAMES, PreprocessResult, preprocess_t1w
 from lesionkit.preprocess.register import AffineRegistration, RegistrationSettings, register_affine, transform_problems
 from lesionkit.preprocess.resample import resample_world, to_mni, to_native
@@ -43,6 +43,5 @@ __all__ = [
     "to_mni",
     "to_native",
     "transform_problems",
-    "voxel_sizes",
     "white_matter_peak",
 ]

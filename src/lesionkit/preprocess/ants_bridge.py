@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import nibabel as nib
 import numpy as np
+from nibabel.affines import voxel_sizes
 
 __all__ = ["LPS", "ants_to_nib", "matrix_from_ants_transform", "nib_to_ants", "ants_transform_from_matrix"]
 
@@ -27,7 +28,7 @@ def nib_to_ants(img: nib.spatialimages.SpatialImage, data: np.ndarray | None = N
 
     affine = LPS @ np.asarray(img.affine, dtype=float)
     linear = affine[:3, :3]
-    spacing = np.linalg.norm(linear, axis=0)
+    spacing = voxel_sizes(affine)
     direction = linear / spacing
     u, _, vt = np.linalg.svd(direction)
     direction = u @ vt

@@ -14,6 +14,7 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
+from lesionkit.core import largest_component
 from lesionkit.io import ATLAS_AFFINE, load_template
 from lesionkit.preprocess.resample import to_native
 
@@ -40,11 +41,7 @@ def _template_brain() -> np.ndarray:
     brain = tissue >= 0.3
     brain = brain | _close_coarse(brain)
     brain = ndimage.binary_fill_holes(brain)
-    labels, count = ndimage.label(brain)
-    if count > 1:  # keep the brain, not stray specks
-        sizes = ndimage.sum(brain, labels, range(1, count + 1))
-        brain = labels == (int(np.argmax(sizes)) + 1)
-    out = brain.astype(np.uint8)
+    out = largest_component(brain).astype(np.uint8)  # the brain, not stray specks
     out.setflags(write=False)
     return out
 

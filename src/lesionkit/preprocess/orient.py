@@ -14,7 +14,7 @@ import numpy as np
 from lesionkit.io import InvalidInputError, ensure_3d, load_image, load_mask
 from lesionkit.typing import PathLike
 
-__all__ = ["as_image", "as_mask", "reorient_to_ras", "voxel_sizes"]
+__all__ = ["as_image", "as_mask", "reorient_to_ras"]
 
 
 def _squeeze(img: nib.Nifti1Image, name: str | None) -> nib.Nifti1Image:
@@ -64,9 +64,3 @@ def reorient_to_ras(img: nib.Nifti1Image) -> nib.Nifti1Image:
     if img.get_filename():
         out.set_filename(img.get_filename())
     return out
-
-
-def voxel_sizes(affine: np.ndarray) -> tuple[float, float, float]:
-    """Voxel size (mm) along the three array axes: the column norms of the affine's linear part."""
-    sizes = np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)
-    return (float(sizes[0]), float(sizes[1]), float(sizes[2]))

@@ -16,6 +16,7 @@ from typing import Any
 
 import nibabel as nib
 import numpy as np
+from nibabel.affines import voxel_sizes
 
 from lesionkit.io import InvalidInputError
 from lesionkit.preprocess.bias import N4Settings, n4_bias_field
@@ -23,7 +24,7 @@ from lesionkit.preprocess.brain_mask import brain_mask_native, template_brain_ma
 from lesionkit.preprocess.deface import FacePlane, face_mask_native, template_face_mask
 from lesionkit.preprocess.deface import deface as zero_face
 from lesionkit.preprocess.intensity import standardize_wm_peak
-from lesionkit.preprocess.orient import as_image, as_mask, reorient_to_ras, voxel_sizes
+from lesionkit.preprocess.orient import as_image, as_mask, reorient_to_ras
 from lesionkit.preprocess.register import RegistrationSettings, register_affine
 from lesionkit.preprocess.resample import to_mni
 from lesionkit.typing import PathLike
@@ -97,7 +98,7 @@ def preprocess_t1w(
     data = np.asarray(image.dataobj)
     if float(data.max()) <= float(data.min()):
         raise InvalidInputError(source or "<in-memory image>", "the image is constant (no signal)")
-    input_zooms = voxel_sizes(image.affine)
+    input_zooms = [float(z) for z in voxel_sizes(image.affine)]
     input_orientation = "".join(nib.aff2axcodes(image.affine))
     image = reorient_to_ras(image)
     lesion = reorient_to_ras(lesion) if lesion is not None else None

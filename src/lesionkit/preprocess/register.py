@@ -142,6 +142,12 @@ def _refine(moving, init_file: str, settings: RegistrationSettings, prefix: str)
     mask = _template_mask_ants(settings.template_resolution_mm, settings.mask_margin_mm)
     # A fixed seed for the metric's random sampling: without it ANTs seeds from the clock, and at the 8 mm
     # level (a few thousand samples) an unlucky draw was seen to send a good start 60 mm astray.
+    # antspyx 0.6.3 silently drops ``ants.registration(random_seed=…)`` into **kwargs; it reads only the
+    # private ``ants.config._random_seed``. ``ants.config.set_ants_deterministic`` sets the same value but
+    # also reseeds numpy/random globally and pins ITK to one thread by environment variable, so the private
+    # value is set here, and restored. Bit-for-bit repeatable only with one ITK thread (ITK reads
+    # ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS once, at its first call in a process): with several, the metric's
+    # parallel sums change order between runs (~0.02 mm apart on a 20-iteration 6 mm fit).
     saved_seed = ants.config._random_seed
     ants.config._random_seed = settings.random_seed
     try:

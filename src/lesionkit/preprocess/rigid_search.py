@@ -32,9 +32,11 @@ from dataclasses import dataclass
 
 import nibabel as nib
 import numpy as np
+from nibabel.affines import voxel_sizes
 from scipy import ndimage, optimize
 from scipy.spatial.transform import Rotation
 
+from lesionkit.core import largest_component
 from lesionkit.io import load_template
 
 __all__ = ["BrainSimilarity", "RigidCandidate", "rigid_search", "rotation_grid"]
@@ -103,7 +105,7 @@ def _template_centre() -> np.ndarray:
 def _deepest_point(mask: np.ndarray, affine: np.ndarray) -> np.ndarray:
     """World point of ``mask`` farthest from its background (the centre of the largest inscribed ball; the
     mean of ties)."""
-    zooms = np.linalg.norm(affine[:3, :3], axis=0)
+    zooms = voxel_sizes(affine)
     depth = ndimage.distance_transform_edt(np.pad(mask, 1), sampling=zooms)[1:-1, 1:-1, 1:-1]
     ijk = np.argwhere(depth >= depth.max() - 1e-6).mean(0)
     return affine[:3, :3] @ ijk + affine[:3, 3]
@@ -113,11 +115,7 @@ def _head_foreground(data: np.ndarray) -> np.ndarray:
     """The head: voxels above a fraction of the robust maximum, the largest component, holes filled."""
     positive = data[data > 0]
     level = 0.15 * float(np.percentile(positive, 99)) if positive.size else 0.0
-    mask = data > level
-    labels, count = ndimage.label(mask)
-    if count > 1:
-        sizes = ndimage.sum(mask, labels, range(1, count + 1))
-        mask = labels == int(np.argmax(sizes)) + 1
+    mask = largest_component(data > level)
     return ndimage.binary_fill_holes(ndimage.binary_closing(mask, iterations=2))
 
 
@@ -150,7 +148,7 @@ class BrainSimilarity:
 
     def __init__(self, image: nib.Nifti1Image, sigma_mm: float, voxel_mm: float = 2.0) -> None:
         data = np.asarray(image.dataobj, dtype=np.float32)
-        zooms = np.linalg.norm(image.affine[:3, :3], axis=0)
+        zooms = voxel_sizes(image.affine)
         # Smoothed to the template's blur (voxels coarser than it are smoothed less), then kept every
         # ``voxel_mm`` or so: a small array is fast to sample and the blur leaves nothing finer anyway.
         sigmas = np.sqrt(np.clip(sigma_mm**2 - (zooms**2) / 12.0, 0.0, None)) / zooms

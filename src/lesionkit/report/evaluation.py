@@ -77,7 +77,7 @@ def render_evaluation_report(rows: pd.DataFrame, summary: dict, title: str = "le
     parts = [
         f"<h1>{escape(title)}</h1>",
         f"<p class='note'>Bootstrap: {summary['bootstrap']['n_resamples']} resamples of the cases, seed "
-        f"{escape(summary['bootstrap']['seed'])}; masks from probabilities: value &gt; {summary.get('threshold', 0.5)}."
+        f"{escape(summary['bootstrap']['seed'])}; masks from probabilities: value &ge; {summary.get('threshold', 0.5)}."
         "</p>",
         "<div class='cards'>" + "".join(f"<div class='card'>{k}<b>{v}</b></div>" for k, v in cards) + "</div>",
         "<h2>Summary</h2>",

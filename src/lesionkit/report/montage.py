@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage as ndi
+from nibabel.affines import voxel_sizes
 
+from lesionkit.core import label_lesions
 from lesionkit.io import InvalidInputError, load_case_mask, load_cohort, load_image
 from lesionkit.io.atomic import atomic_path
 from lesionkit.typing import PathLike
@@ -32,16 +33,14 @@ def slices_through_largest_lesion(mask: np.ndarray) -> tuple[tuple[int, int, int
 
     An empty mask gives the grid centre, 0 and 0.
     """
-    labels, n = ndi.label(mask)
+    labels, n = label_lesions(mask)  # numbered by decreasing size: lesion 1 is the largest
     if n == 0:
         return tuple(s // 2 for s in mask.shape), 0, 0  # type: ignore[return-value]
-    sizes = np.bincount(labels.ravel())[1:]
-    largest = int(sizes.argmax()) + 1
-    centre = np.rint(ndi.center_of_mass(labels == largest)).astype(int)
+    voxels = np.argwhere(labels == 1)
+    centre = np.rint(voxels.mean(axis=0))
     # the centroid of a curved lesion may fall outside it: use its nearest lesion voxel
-    voxels = np.argwhere(labels == largest)
     centre = voxels[np.argmin(((voxels - centre) ** 2).sum(1))]
-    return tuple(int(c) for c in centre), int(sizes.max()), n  # type: ignore[return-value]
+    return tuple(int(c) for c in centre), len(voxels), n  # type: ignore[return-value]
 
 
 def _view(volume: np.ndarray, centre: Sequence[int], view: str) -> np.ndarray:
@@ -66,7 +65,7 @@ def plot_montage(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    zooms = [np.abs(np.diag(affine)[:3]) for _, _, _, affine in rows]
+    zooms = [voxel_sizes(affine) for _, _, _, affine in rows]
     fig, axes = plt.subplots(len(rows), 3, figsize=(9.6, 3.15 * len(rows)), squeeze=False,
                              gridspec_kw={"width_ratios": [1.0, 1.0, 1.15]})
     fig.patch.set_facecolor("black")

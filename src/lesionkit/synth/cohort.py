@@ -153,6 +153,8 @@ def _run(tasks: list[tuple], jobs: int) -> Iterator[tuple[Path, dict, list[dict]
         return
     import multiprocessing
 
+    import torch  # noqa: F401  (here too: without it a missing 'synth' extra breaks the pool, unnamed)
+
     context = multiprocessing.get_context("spawn")  # no fork after torch/OpenMP initialised
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker) as pool:
         yield from pool.map(_make_subject, tasks)

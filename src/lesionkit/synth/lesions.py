@@ -25,6 +25,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.spatial.transform import Rotation
 
+from lesionkit.core import label_components, largest_component
 from lesionkit.synth.anatomy import Tissue, territory_table
 from lesionkit.synth.fields import smooth_noise
 
@@ -149,13 +150,9 @@ def grow_lesion(
             smooth = (ndi.gaussian_filter(chosen.astype(np.float32), 0.8) >= 0.5) & allowed
             if smooth.sum() >= 0.5 * chosen.sum():
                 chosen = smooth
-        components, _ = ndi.label(chosen)
-        keep = components[local]
-        if keep == 0:
-            sizes = np.bincount(components.ravel())
-            sizes[0] = 0
-            keep = int(sizes.argmax())
-        mask = components == keep
+        components, _ = label_components(chosen)
+        keep = components[local]  # the lesion holding the seed, else the largest piece
+        mask = components == keep if keep else largest_component(chosen)
         if not mask.any():
             continue
         # shrink the box to the lesion plus a margin for its partial-volume rim (cheaper painting)

@@ -2,7 +2,8 @@
 
 Each sub-command lives in its own module of this package with two functions,
 ``add_parser(subparsers)`` and ``run(args) -> int``; heavy libraries (torch, ants) are imported inside
-``run`` so ``lesionkit --help`` stays instant. Exit codes: 0 ok, 2 bad arguments, 3 invalid input data.
+``run`` so ``lesionkit --help`` stays instant. Exit codes: 0 ok, 2 bad arguments (also an output location
+that cannot be written, found before any work), 3 invalid input data, 130 after Ctrl-C, 143 after SIGTERM.
 """
 
 from __future__ import annotations
@@ -39,17 +40,25 @@ def _get_parser() -> argparse.ArgumentParser:
 
 def main(args: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (also usable in-process by tests)."""
-    from lesionkit.io.errors import InvalidInputError
-
     parsed = _get_parser().parse_args(args)
-    try:
-        return int(parsed._run(parsed) or 0)
-    except InvalidInputError as error:
-        print(f"lesionkit {parsed.command}: invalid input: {error}", file=sys.stderr)
-        return EXIT_INVALID_INPUT
-    except KeyboardInterrupt:
-        print(f"lesionkit {parsed.command}: interrupted", file=sys.stderr)
-        return 130
+    from lesionkit.cli import _signals
+    from lesionkit.cli._checks import UsageError
+    from lesionkit.io.errors import InvalidInputError, OutputPathError
+
+    with _signals.handled():
+        try:
+            return int(parsed._run(parsed) or 0)
+        except InvalidInputError as error:
+            print(f"lesionkit {parsed.command}: invalid input: {error}", file=sys.stderr)
+            return EXIT_INVALID_INPUT
+        except (UsageError, OutputPathError) as error:
+            print(f"lesionkit {parsed.command}: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt as interrupt:  # Ctrl-C, and SIGTERM through _signals
+            _signals.clean_up()
+            what = "terminated" if isinstance(interrupt, _signals.Terminated) else "interrupted"
+            print(f"lesionkit {parsed.command}: {what}", file=sys.stderr)
+            return _signals.exit_code(interrupt)
 
 
 if __name__ == "__main__":

@@ -12,24 +12,24 @@ def _masks(folder, *subjects):
 def test_files_and_folders_in_input_order(tmp_path):
     (one,) = _masks(tmp_path / "a", "01")
     _masks(tmp_path / "b", "03", "02")
-    cases = collect_cases([one, tmp_path / "b"], need="mask", default_role="mask")
+    cases = collect_cases([one, tmp_path / "b"], need="mask")
     assert [c.subject for c in cases] == ["01", "02", "03"]
-    only = collect_cases([one, tmp_path / "b"], need="mask", default_role="mask", participant_label=["02"])
+    only = collect_cases([one, tmp_path / "b"], need="mask", participant_label=["02"])
     assert [c.subject for c in only] == ["01", "02"]  # the label filters folders, a named file is kept
 
 
 def test_the_same_input_or_case_twice_is_an_error(tmp_path):
     one, _ = _masks(tmp_path / "a", "01", "02")
     with pytest.raises(InvalidInputError, match=r"sub-01_mask\.nii\.gz: is given twice$"):
-        collect_cases([one, one], default_role="mask")
+        collect_cases([one, one], need="mask")
     (tmp_path / "link.nii.gz").symlink_to(one)
     with pytest.raises(InvalidInputError, match=r"link\.nii\.gz: is given twice \(also as .*sub-01_mask"):
-        collect_cases([one, tmp_path / "link.nii.gz"], default_role="mask")
+        collect_cases([one, tmp_path / "link.nii.gz"])
     with pytest.raises(InvalidInputError, match=r"sub-01_mask\.nii\.gz: is given twice: as .* \(from .*\) and from"):
-        collect_cases([one, tmp_path / "a"], default_role="mask")
+        collect_cases([one, tmp_path / "a"])
     _masks(tmp_path / "b", "01")
     with pytest.raises(InvalidInputError, match=r"sub-01 is also in .*a: give each case once"):
-        collect_cases([tmp_path / "a", tmp_path / "b"], default_role="mask")
+        collect_cases([tmp_path / "a", tmp_path / "b"])
 
 
 def test_need_and_missing_inputs(tmp_path):

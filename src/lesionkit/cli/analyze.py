@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     require(bool(args.atlas) == bool(args.atlas_labels), "--atlas and --atlas-labels go together")
     require(0 <= args.cst_threshold < 1, "--cst-threshold must be in [0, 1)")
     out = output_dir("analyze", args.output)
-    cases = collect_cases(args.masks, need="mask", participant_label=args.participant_label, default_role="mask")
+    cases = collect_cases(args.masks, need="mask", participant_label=args.participant_label)
     t1w = _match_t1(cases, args.t1)
     reference = load_case_mask(cases[0]) if (args.atlas or args.cst) else None
     atlases = [load_atlas(args.atlas, args.atlas_labels, reference)] if args.atlas else []

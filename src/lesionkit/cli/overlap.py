@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     require(args.slices >= 1, "--slices must be at least 1")
     out = output_dir("overlap", args.output)
     # One case per subject: the same file twice, or one subject in two inputs, is refused.
-    sources = collect_cases(args.masks, need="mask", participant_label=args.participant_label, default_role="mask")
+    sources = collect_cases(args.masks, need="mask", participant_label=args.participant_label)
     with Progress(disable=args.quiet, transient=True) as bar:
         task = bar.add_task("adding masks", total=len(sources))
         count, share = overlap_maps(sources, progress=lambda n: bar.update(task, completed=n))

@@ -165,3 +165,10 @@ def test_bad_masks_are_refused(tmp_path):
         rater_pairs(matched, names)
     with pytest.raises(InvalidInputError, match="does not exist"):
         load_raters([rater_a, tmp_path / "missing"])
+
+
+def test_one_folder_for_two_raters_is_refused(tmp_path):
+    folder = tmp_path / "a"
+    folder.mkdir()
+    with pytest.raises(InvalidInputError, match="is given twice as a rater folder$"):
+        load_raters([folder, folder])  # the very same object twice

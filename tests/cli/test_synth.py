@@ -38,7 +38,7 @@ def test_synth_refuses_a_file_as_output_folder(tmp_path, capsys):
     target = tmp_path / "file.txt"
     target.write_text("keep me")
     assert main(["synth", str(target), "--subjects", "1", "--resolution", "2", "--quiet"]) == 2
-    assert "not a folder" in capsys.readouterr().out
+    assert "not a folder" in capsys.readouterr().err
     assert target.read_text() == "keep me"
 
 

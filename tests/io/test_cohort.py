@@ -145,3 +145,78 @@ def test_errors(tmp_path):
         load_cohort(tmp_path)
     with pytest.raises(InvalidInputError, match="no cases in space 'orig'"):
         load_cohort(tmp_path / "a", space="orig")
+
+
+def test_linked_subject_folders_are_followed_and_loops_read_once(tmp_path):
+    save_nifti(make_mask(), tmp_path / "pred" / "sub-01_mask.nii.gz")
+    save_nifti(make_mask(), tmp_path / "elsewhere" / "sub-02" / "sub-02_mask.nii.gz")
+    (tmp_path / "pred" / "sub-02").symlink_to(tmp_path / "elsewhere" / "sub-02", target_is_directory=True)
+    (tmp_path / "elsewhere" / "sub-02" / "loop").symlink_to(tmp_path / "pred", target_is_directory=True)
+    cases = load_cohort(tmp_path / "pred", default_role="mask")
+    assert [c.subject for c in cases] == ["01", "02"]
+
+
+def test_unreadable_folders_and_broken_links_are_errors(tmp_path, monkeypatch):
+    import os
+
+    save_nifti(make_mask(), tmp_path / "sub-01_mask.nii.gz")
+    (tmp_path / "sub-02").mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path="."):  # what a folder without read permission gives (root reads everything)
+        if os.fspath(path).endswith("sub-02"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(InvalidInputError, match=r"sub-02: cannot read this folder \(Permission denied\)"):
+        load_cohort(tmp_path, default_role="mask")
+    monkeypatch.undo()
+    (tmp_path / "sub-03_mask.nii.gz").symlink_to(tmp_path / "gone.nii.gz")
+    with pytest.raises(InvalidInputError, match=r"sub-03_mask\.nii\.gz: is a broken symbolic link"):
+        load_cohort(tmp_path, default_role="mask")
+
+
+@pytest.mark.skipif(__import__("os").geteuid() == 0, reason="root reads folders without read permission")
+def test_a_folder_without_read_permission_is_an_error(tmp_path):
+    save_nifti(make_mask(), tmp_path / "sub-01_mask.nii.gz")
+    locked = tmp_path / "sub-02"
+    save_nifti(make_mask(), locked / "sub-02_mask.nii.gz")
+    locked.chmod(0)
+    try:
+        with pytest.raises(InvalidInputError, match="cannot read this folder"):
+            load_cohort(tmp_path, default_role="mask")
+    finally:
+        locked.chmod(0o755)
+
+
+def test_two_masks_for_one_subject_are_an_error_naming_both(tmp_path):
+    save_nifti(make_mask(), tmp_path / "sub-r001s001_mask.nii.gz")
+    save_nifti(make_mask(), tmp_path / "r001s001_lesion.nii.gz")
+    save_nifti(make_mask(), tmp_path / "sub-r002s001_mask.nii.gz")
+    with pytest.raises(InvalidInputError, match=r"sub-r001s001_mask\.nii\.gz: second lesion mask for sub-r001s001 "
+                                                r"\(first: .*r001s001_lesion\.nii\.gz\)"):
+        load_cohort(tmp_path, default_role="mask")
+    save_nifti(make_image(), tmp_path / "b" / "sub-x_label-L_desc-a_probseg.nii.gz")
+    save_nifti(make_image(), tmp_path / "b" / "sub-x_label-L_desc-b_probseg.nii.gz")
+    with pytest.raises(InvalidInputError, match="second probability map for sub-x"):
+        load_cohort(tmp_path / "b")
+
+
+def test_predictions_are_never_read_as_truth(tmp_path):
+    _atlas_tree(tmp_path)
+    pred = tmp_path / "sub-r001s001" / "ses-1" / "anat" / f"sub-r001s001_ses-1_{MASK.replace('T1lesion', 'lesionkit')}"
+    save_nifti(make_mask(cube=(2, 5)), pred)
+    truth = load_cohort(tmp_path, truth=True)
+    assert truth[0].mask_parts == (tmp_path / "Training" / "R001" / "sub-r001s001" / "ses-1" / "anat"
+                                   / f"sub-r001s001_ses-1_{MASK}",)
+    with pytest.raises(InvalidInputError, match="sub-r001s001 is also under another site"):
+        load_cohort(tmp_path)  # read as any masks: the prediction and the truth are ambiguous
+
+
+def test_one_subject_under_two_sites_is_an_error(tmp_path):
+    save_nifti(make_mask(), tmp_path / "R001" / "sub-x" / "anat" / "sub-x_mask.nii.gz")
+    save_nifti(make_image(), tmp_path / "R002" / "sub-x" / "anat" / "sub-x_T1w.nii.gz")
+    with pytest.raises(InvalidInputError, match=r"R002/sub-x/anat/sub-x_T1w\.nii\.gz: sub-x is also under another "
+                                                r"site \(R001: .*sub-x_mask\.nii\.gz\)"):
+        load_cohort(tmp_path)

@@ -140,3 +140,111 @@ def test_ensure_3d_on_in_memory_images():
     assert ensure_3d(img).shape == (3, 4, 5)
     with pytest.raises(InvalidInputError, match="<in-memory image>: expected a 3-D volume"):
         ensure_3d(nib.Nifti1Image(np.zeros((3, 4, 5, 2), np.float32), np.eye(4)))
+
+
+def _header_only(path, shape, dtype=np.uint8, compress=True):
+    """A NIfTI header claiming ``shape`` with no data after it (a few dozen bytes gzipped)."""
+    header = nib.Nifti1Header()
+    header.set_data_shape(shape)
+    header.set_data_dtype(dtype)
+    raw = header.binaryblock + b"\0" * 4
+    path.write_bytes(gzip.compress(raw, mtime=0) if compress else raw)
+    return path
+
+
+def test_header_claims_are_compared_with_the_file_before_allocating(tmp_path):
+    from lesionkit.io import check_nifti_size
+
+    bomb = _header_only(tmp_path / "bomb.nii.gz", (1024, 1024, 1024))
+    assert bomb.stat().st_size < 100
+    claim = r"bomb\.nii\.gz: its header claims a 1024×1024×1024 uint8 volume \(1,073,741,824 bytes\), more than"
+    with pytest.raises(InvalidInputError, match=claim + r" a gzip file of \d+ bytes can hold"):
+        load_mask(bomb)
+    short = _header_only(tmp_path / "short.nii", (20, 20, 20), np.float32, compress=False)
+    with pytest.raises(InvalidInputError, match="but the file holds 352 bytes"):
+        load_image(short)
+    good = save_nifti(make_image(), tmp_path / "t1.nii.gz")
+    assert check_nifti_size(good) == 20**3 * 4
+    with pytest.raises(InvalidInputError, match="more than the limit of 1,000 bytes"):
+        load_image(good, max_bytes=1000)
+
+
+def test_an_all_zero_mask_compresses_within_the_bound(tmp_path):
+    from lesionkit.io import check_nifti_size
+
+    raw = nib.Nifti1Image(np.zeros((197, 233, 189), np.uint8), np.eye(4)).to_bytes()
+    path = tmp_path / "empty.nii.gz"
+    path.write_bytes(gzip.compress(raw, compresslevel=9))
+    assert len(raw) / path.stat().st_size > 1000  # gzip's best case, close to the bound of 1100
+    assert check_nifti_size(path) == 197 * 233 * 189
+    assert load_mask(path).shape == (197, 233, 189)
+
+
+def test_rgb_complex_and_empty_volumes_are_refused(tmp_path):
+    rgb = np.zeros((6, 6, 6), dtype=[("R", "u1"), ("G", "u1"), ("B", "u1")])
+    nib.save(nib.Nifti1Image(rgb, np.eye(4)), tmp_path / "rgb.nii.gz")
+    with pytest.raises(InvalidInputError, match=r"rgb\.nii\.gz: voxel type .* is not a scalar intensity"):
+        load_mask(tmp_path / "rgb.nii.gz")
+    with pytest.raises(InvalidInputError, match="not a scalar intensity"):
+        binarize_mask(rgb)
+    with pytest.raises(InvalidInputError, match="not a scalar intensity"):
+        load_image(save_nifti(np.zeros((4, 4, 4), np.complex64), tmp_path / "c.nii.gz", np.eye(4)))
+    with pytest.raises(InvalidInputError, match="empty"):
+        binarize_mask(np.zeros((0, 4, 4), np.uint8))
+
+
+def test_validate_volume_is_the_one_definition(tmp_path):
+    from lesionkit.io import validate_volume
+
+    data = np.zeros((5, 6, 7, 1), np.uint8)
+    data[1, 1, 1] = 255
+    mask = validate_volume(data, np.eye(4), "m", "mask")
+    assert mask.shape == (5, 6, 7) and mask.dtype == np.uint8 and mask.sum() == 1
+    assert validate_volume(data, np.eye(4), kind="image").dtype == np.float32
+    for affine, problem in ((np.full((4, 4), np.nan), "NaN or inf"), (np.zeros((4, 4)), "singular"),
+                            (np.eye(3), "4×4")):
+        with pytest.raises(InvalidInputError, match=problem):
+            validate_volume(data, affine, "x")
+    with pytest.raises(InvalidInputError, match=r"<in-memory image>: the volume is empty"):
+        validate_volume(np.zeros((0, 3, 3)), np.eye(4))
+    with pytest.raises(InvalidInputError, match="probability map has values from -50 to 100"):
+        validate_volume(np.array([-50.0, 100.0]).reshape(1, 1, 2), np.eye(4), kind="probability")
+
+
+def test_probability_maps_must_be_within_0_and_1(tmp_path):
+    from lesionkit.io import load_probability
+
+    ok = save_nifti(np.linspace(0, 1, 27, dtype=np.float32).reshape(3, 3, 3), tmp_path / "p.nii.gz", np.eye(4))
+    assert float(np.asarray(load_probability(ok).dataobj).max()) == 1.0
+    bad = save_nifti(np.full((3, 3, 3), 1.5, np.float32), tmp_path / "q.nii.gz", np.eye(4))
+    with pytest.raises(InvalidInputError, match=r"q\.nii\.gz: probability map has values from 1.5 to 1.5"):
+        load_probability(bad)
+
+
+def test_check_scan_refuses_slices_and_constant_images():
+    from lesionkit.io import check_scan
+
+    check_scan(make_image())
+    with pytest.raises(InvalidInputError, match=r"shape \(20, 20, 1\) is a slice"):
+        check_scan(nib.Nifti1Image(np.ones((20, 20, 1), np.float32), np.eye(4)))
+    with pytest.raises(InvalidInputError, match="constant"):
+        check_scan(nib.Nifti1Image(np.ones((20, 20, 20), np.float32), np.eye(4)))
+
+
+def test_permission_and_memory_errors_are_named_as_such(tmp_path, monkeypatch):
+    path = save_nifti(make_image(), tmp_path / "t1.nii.gz")
+
+    def no_memory(self, *args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(nib.arrayproxy.ArrayProxy, "__array__", no_memory)
+    with pytest.raises(InvalidInputError, match=r"t1\.nii\.gz: not enough memory to read its 32,000-byte volume"):
+        load_image(path)
+    monkeypatch.undo()
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(nib, "load", denied)
+    with pytest.raises(InvalidInputError, match=r"t1\.nii\.gz: cannot read the file: permission denied"):
+        load_image(path)

@@ -82,3 +82,29 @@ def test_export_writes_checkpoints_as_one_half_precision_ensemble(tmp_path):
     with pytest.raises(InvalidInputError, match="other.pt.*share one architecture"):
         export_model([paths[0], other], tmp_path / "bad.pt")
     assert not (tmp_path / "bad.pt").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda p: p.pop("state_dict"), "holds no network weights"),
+        (lambda p: p.update(state_dict={}), "weights do not fit the network"),
+        (lambda p: p.pop("network"), "does not describe its network"),
+        (lambda p: p["network"].update(depth=3), "network description is invalid"),
+        (lambda p: p.update(threshold=float("nan")), "threshold nan is not a probability"),
+        (lambda p: p.update(threshold=1.0), "threshold 1.0 is not a probability"),
+        (lambda p: p.update(min_size_mm3=-5.0), "min_size_mm3 -5.0"),
+        (lambda p: p.update(spacing=[1.0, 0.0, 1.0]), "spacing"),
+        (lambda p: p.update(roi_size=[16, 16]), "roi_size"),
+        (lambda p: p["state_dict"].pop(next(iter(p["state_dict"]))), "weights do not fit the network"),
+    ],
+)
+def test_unusable_checkpoints_are_refused_on_load(tmp_path, change, problem):
+    net, config = _net()
+    path = save_checkpoint(tmp_path / "m.pt", net, config, roi_size=(16, 16, 16))
+    payload = torch.load(path, weights_only=True)
+    change(payload)
+    torch.save(payload, path)
+    with pytest.raises(InvalidInputError, match=problem) as info:
+        load_model(path)
+    assert str(info.value).startswith(str(path))

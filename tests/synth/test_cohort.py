@@ -47,6 +47,10 @@ def test_bad_arguments_are_refused(tmp_path):
         generate_cohort(tmp_path, 0, seed=1)
     with pytest.raises(ValueError):
         generate_cohort(tmp_path, 1, seed=1, space="talairach")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="n_cohorts"):
+        generate_cohort(tmp_path, 1, seed=1, n_cohorts=0)
+    with pytest.raises(ValueError, match="seed"):
+        generate_cohort(tmp_path, 1, seed=-1)
 
 
 @pytest.mark.slow
@@ -70,6 +74,10 @@ def test_interrupted_run_resumes_with_identical_output(tmp_path):
     assert first[0].stat().st_mtime_ns == kept  # not rewritten
     assert _digest(tmp_path / "c") == before
     assert (tmp_path / "c" / "Training" / "R001" / "participants.tsv").read_text() == tsv
+    # a damaged record (a disk error, a hand edit) is not trusted: that subject is made anew, identically
+    record.write_text('{"Seed": 1, broken')
+    generate_cohort(tmp_path / "c", 2, seed=4, resolution=2, n_cohorts=1, progress=False)
+    assert _digest(tmp_path / "c") == before and first[0].stat().st_mtime_ns == kept
     # a different seed in the same folder is regenerated, never mixed in
     generate_cohort(tmp_path / "c", 2, seed=5, resolution=2, n_cohorts=1, progress=False)
     assert _digest(tmp_path / "c") != before

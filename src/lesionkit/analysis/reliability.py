@@ -14,6 +14,7 @@ than averaged away.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -158,8 +159,8 @@ def load_raters(
     """Read each rater's folder (any layout :func:`~lesionkit.io.load_cohort` reads) and match subjects.
 
     Returns the matched cases and the rater names (``names``, or the folder names). Subjects missing for
-    some rater are excluded with a :class:`UserWarning` listing them; no subject shared by all raters is
-    an :class:`~lesionkit.io.InvalidInputError`.
+    some rater are excluded with a :class:`UserWarning` listing them; no subject shared by all raters, and
+    one folder given for two raters, are an :class:`~lesionkit.io.InvalidInputError`.
     """
     if len(folders) < 2:
         raise ValueError("reliability needs at least two rater folders")
@@ -169,6 +170,13 @@ def load_raters(
             names = [f"rater{i + 1}" for i in range(len(folders))]
     if len(names) != len(folders) or len(set(names)) != len(names):
         raise ValueError(f"need {len(folders)} distinct rater names, got {list(names)}")
+    seen: dict[str, PathLike] = {}
+    for folder in folders:  # one folder twice would be "perfect agreement" of a rater with itself
+        real = os.path.realpath(folder)
+        if real in seen:
+            also = "" if str(seen[real]) == str(folder) else f" (also as {seen[real]})"
+            raise InvalidInputError(folder, f"is given twice as a rater folder{also}")
+        seen[real] = folder
     cohorts = {name: load_cohort(folder, participant_label, default_role="mask")
                for name, folder in zip(names, folders, strict=True)}
     matched, missing = match_raters(cohorts, by)

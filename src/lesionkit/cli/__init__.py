@@ -2,8 +2,9 @@
 
 Each sub-command lives in its own module of this package with two functions,
 ``add_parser(subparsers)`` and ``run(args) -> int``; heavy libraries (torch, ants) are imported inside
-``run`` so ``lesionkit --help`` stays instant. Exit codes: 0 ok, 2 bad arguments (or an extra that the
-command needs is not installed: the message names it), 3 invalid input data.
+``run`` so ``lesionkit --help`` stays instant. Exit codes: 0 ok, 2 bad arguments (also an output location
+that cannot be written, found before any work, or an extra the command needs that is not installed: the
+message names it), 3 invalid input data, 130 after Ctrl-C, 143 after SIGTERM.
 """
 
 from __future__ import annotations
@@ -53,24 +54,32 @@ def _get_parser() -> argparse.ArgumentParser:
 
 def main(args: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (also usable in-process by tests)."""
-    from lesionkit.io.errors import InvalidInputError
-
     parsed = _get_parser().parse_args(args)
-    try:
-        return int(parsed._run(parsed) or 0)
-    except InvalidInputError as error:
-        print(f"lesionkit {parsed.command}: invalid input: {error}", file=sys.stderr)
-        return EXIT_INVALID_INPUT
-    except ModuleNotFoundError as error:
-        extra = missing_extra(parsed.command, error)
-        if extra is None:
-            raise
-        print(f"lesionkit {parsed.command}: needs the '{extra}' extra: pip install 'lesionkit[{extra}]'",
-              file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"lesionkit {parsed.command}: interrupted", file=sys.stderr)
-        return 130
+    from lesionkit.cli import _signals
+    from lesionkit.cli._checks import UsageError
+    from lesionkit.io.errors import InvalidInputError, OutputPathError
+
+    with _signals.handled():
+        try:
+            return int(parsed._run(parsed) or 0)
+        except InvalidInputError as error:
+            print(f"lesionkit {parsed.command}: invalid input: {error}", file=sys.stderr)
+            return EXIT_INVALID_INPUT
+        except (UsageError, OutputPathError) as error:
+            print(f"lesionkit {parsed.command}: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        except ModuleNotFoundError as error:
+            extra = missing_extra(parsed.command, error)
+            if extra is None:
+                raise
+            print(f"lesionkit {parsed.command}: needs the '{extra}' extra: pip install 'lesionkit[{extra}]'",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt as interrupt:  # Ctrl-C, and SIGTERM through _signals
+            _signals.clean_up()
+            what = "terminated" if isinstance(interrupt, _signals.Terminated) else "interrupted"
+            print(f"lesionkit {parsed.command}: {what}", file=sys.stderr)
+            return _signals.exit_code(interrupt)
 
 
 if __name__ == "__main__":

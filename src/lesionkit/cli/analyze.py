@@ -39,55 +39,48 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def _cases(inputs: list[str], participant_label: list[str] | None, role: str) -> list:
-    """The cases of every input (a file is one case); for masks, only cases that have one."""
-    from pathlib import Path
-
-    from lesionkit.io import InvalidInputError, load_cohort
-
-    cases: list = []
-    for item in inputs:
-        path = Path(item)
-        if not path.exists():
-            raise InvalidInputError(path, "does not exist")
-        found = load_cohort(path, participant_label if path.is_dir() else None, default_role=role)
-        if role == "mask":
-            found = [case for case in found if case.mask is not None]
-            if not found:
-                raise InvalidInputError(path, "holds no lesion masks")
-        cases.extend(found)
-    return cases
-
-
 def _match_t1(cases: list, t1_inputs: list[str] | None) -> list:
-    """One T1w path (or None) per case: from --t1 by subject id, else in order; else the case's own."""
+    """One T1w path (or None) per case: from --t1 by subject and session (a subject's only T1w also
+    matches a mask of another session), else in order when no name matches; else the case's own.
+    A --t1 image that matches no mask is an error, never silently left out."""
+    from lesionkit.io import InvalidInputError, collect_cases
+
     if not t1_inputs:
         return [str(case.t1w) if case.t1w else None for case in cases]
-    images = [c for c in _cases(t1_inputs, None, "t1w") if c.t1w is not None]
-    by_id = {c.id: str(c.t1w) for c in images}
-    matched = [by_id.get(case.id) for case in cases]
+    images = collect_cases(t1_inputs, need="t1w")
+    by_key = {(c.subject, c.session): c for c in images}
+    by_subject: dict[str, list] = {}
+    for image in images:
+        by_subject.setdefault(image.subject, []).append(image)
+    matched = []
+    for case in cases:
+        image = by_key.get((case.subject, case.session))
+        if image is None and len(by_subject.get(case.subject, [])) == 1:
+            image = by_subject[case.subject][0]
+        matched.append(image)
     if not any(matched) and len(images) == len(cases):
         return [str(c.t1w) for c in images]  # names share nothing: pair them in the order given
-    return [m or (str(case.t1w) if case.t1w else None) for m, case in zip(matched, cases, strict=True)]
+    used = {id(m) for m in matched if m is not None}
+    unused = [c for c in images if id(c) not in used]
+    if unused:
+        raise InvalidInputError(unused[0].t1w, f"this --t1 image ({unused[0].id}) matches no mask's subject "
+                                f"(masks: {', '.join(c.id for c in cases[:5])}{', …' if len(cases) > 5 else ''})")
+    return [str(m.t1w) if m else (str(case.t1w) if case.t1w else None) for m, case in zip(matched, cases, strict=True)]
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from rich.progress import Progress
 
     from lesionkit.analysis.cohort import analyze_cohort
     from lesionkit.analysis.roi import load_atlas, read_cst
-    from lesionkit.io import load_case_mask, write_text
+    from lesionkit.cli._checks import output_dir, require
+    from lesionkit.io import collect_cases, load_case_mask, write_text
 
-    name = "lesionkit analyze"
-    if args.jobs < 1 or args.min_size < 0:
-        print(f"{name}: --jobs must be at least 1 and --min-size at least 0")
-        return 2
-    if bool(args.atlas) != bool(args.atlas_labels):
-        print(f"{name}: --atlas and --atlas-labels go together")
-        return 2
-    cases = _cases(args.masks, args.participant_label, "mask")
+    require(args.jobs >= 1 and args.min_size >= 0, "--jobs must be at least 1 and --min-size at least 0")
+    require(bool(args.atlas) == bool(args.atlas_labels), "--atlas and --atlas-labels go together")
+    require(0 <= args.cst_threshold < 1, "--cst-threshold must be in [0, 1)")
+    out = output_dir("analyze", args.output)
+    cases = collect_cases(args.masks, need="mask", participant_label=args.participant_label)
     t1w = _match_t1(cases, args.t1)
     reference = load_case_mask(cases[0]) if (args.atlas or args.cst) else None
     atlases = [load_atlas(args.atlas, args.atlas_labels, reference)] if args.atlas else []
@@ -100,7 +93,6 @@ def run(args: argparse.Namespace) -> int:
             progress=lambda n: bar.update(task, completed=n),
         )
     # Every input has been read and checked: only now is anything written (each file atomically).
-    out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     written = ["lesions.tsv", "subjects.tsv", "roi_load.tsv"]
     if not args.no_report:

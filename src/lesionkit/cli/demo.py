@@ -23,15 +23,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from lesionkit import cli
+    from lesionkit.cli._checks import output_dir, require
     from lesionkit.synth import generate_cohort
 
-    if args.subjects < 1:
-        print("lesionkit demo: --subjects must be at least 1")
-        return 2
-    out = Path(args.output)
+    require(args.subjects >= 1, "--subjects must be at least 1")
+    out = output_dir("demo", args.output)
     data, predictions, evaluation = out / "data", out / "predictions", out / "evaluation"
     print(f"1/3 synthesising {args.subjects} subjects (seed {args.seed}) → {data}")
     generate_cohort(data, args.subjects, args.seed, resolution=1.0, jobs=min(2, args.subjects))

@@ -32,15 +32,15 @@ def run(args: argparse.Namespace) -> int:
     import json
     import math
     import warnings
-    from pathlib import Path
 
+    from lesionkit.cli._checks import output_dir, require
     from lesionkit.io import write_text
     from lesionkit.metrics import evaluate_cohort
     from lesionkit.report.evaluation import render_evaluation_report
 
-    if args.jobs < 1 or args.bootstrap < 1 or not 0.0 < args.threshold <= 1.0:
-        print("lesionkit evaluate: --jobs and --bootstrap must be at least 1, --threshold in (0, 1]")
-        return 2
+    require(args.jobs >= 1 and args.bootstrap >= 1 and 0.0 < args.threshold <= 1.0,
+            "--jobs and --bootstrap must be at least 1, --threshold in (0, 1]")
+    out = output_dir("evaluate", args.output)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rows, summary = evaluate_cohort(
@@ -73,7 +73,6 @@ def run(args: argparse.Namespace) -> int:
         "summary.json": json.dumps(clean(summary), indent=2) + "\n",
         "report.html": render_evaluation_report(rows, summary),
     }
-    out = Path(args.output)
     for name, text in texts.items():
         write_text(out / name, text)
     stats = summary["metrics"].get("dice", {})

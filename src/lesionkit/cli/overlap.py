@@ -26,42 +26,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def _sources(inputs: list[str], participant_label: list[str] | None) -> list:
-    """Mask files as paths, folders as their cases that have a mask (a folder without any is an error)."""
-    from pathlib import Path
-
-    from lesionkit.io import InvalidInputError, load_cohort
-
-    sources: list = []
-    for item in inputs:
-        path = Path(item)
-        if not path.is_dir():
-            sources.append(path)  # a missing or unreadable file is named when it is read
-            continue
-        cases = [c for c in load_cohort(path, participant_label, default_role="mask") if c.mask is not None]
-        if not cases:
-            raise InvalidInputError(path, "holds no lesion masks")
-        sources.extend(cases)
-    return sources
-
-
 def run(args: argparse.Namespace) -> int:
     import warnings
-    from pathlib import Path
 
     from rich.progress import Progress
 
     from lesionkit.analysis.overlap import overlap_maps
-    from lesionkit.io import save_nifti
+    from lesionkit.cli._checks import output_dir, require
+    from lesionkit.io import collect_cases, save_nifti
 
-    if args.slices < 1:
-        print("lesionkit overlap: --slices must be at least 1")
-        return 2
-    sources = _sources(args.masks, args.participant_label)
+    require(args.slices >= 1, "--slices must be at least 1")
+    out = output_dir("overlap", args.output)
+    # One case per subject: the same file twice, or one subject in two inputs, is refused.
+    sources = collect_cases(args.masks, need="mask", participant_label=args.participant_label)
     with Progress(disable=args.quiet, transient=True) as bar:
         task = bar.add_task("adding masks", total=len(sources))
         count, share = overlap_maps(sources, progress=lambda n: bar.update(task, completed=n))
-    out = Path(args.output)
     # The maps are complete before the first write, and each file is written atomically.
     if not args.no_figure:
         from lesionkit.report.analysis import plot_overlap_map

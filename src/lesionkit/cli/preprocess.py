@@ -24,24 +24,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def _cases(args: argparse.Namespace):
-    from pathlib import Path
+    from lesionkit.io import MNI_SPACE, collect_cases
 
-    from lesionkit.io import MNI_SPACE, InvalidInputError, load_cohort
-
-    cases = []
-    for item in args.inputs:
-        found = load_cohort(item, args.participant_label, space=None)
-        if Path(item).is_dir():
-            # ATLAS ships space-orig and MNI images side by side: the MNI ones are already preprocessed.
-            native = {(c.subject, c.session) for c in found if c.space != MNI_SPACE and c.t1w is not None}
-            found = [c for c in found if c.space != MNI_SPACE or (c.subject, c.session) not in native]
-        cases.extend(c for c in found if c.t1w is not None)
-    if not cases:
-        raise InvalidInputError(args.inputs[0], "no T1w image found")
-    ids = [c.id + (f"_space-{c.space}" if c.space else "") for c in cases]
-    if len(set(ids)) != len(ids):
-        raise InvalidInputError(args.inputs[0], "the same subject/session appears twice among the inputs")
-    return cases
+    found = collect_cases(args.inputs, need="t1w", participant_label=args.participant_label, space=None, truth=True)
+    # ATLAS ships space-orig and MNI images side by side: the MNI ones are already preprocessed.
+    native = {(c.subject, c.session) for c in found if c.space != MNI_SPACE}
+    return [c for c in found if c.space != MNI_SPACE or (c.subject, c.session) not in native]
 
 
 def _process(case, mask, output: str, deface: bool, progress=None) -> dict:
@@ -78,17 +66,20 @@ def _process_in_worker(case, mask, output: str, deface: bool) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    if args.jobs < 1:
-        print("lesionkit preprocess: --jobs must be at least 1", file=sys.stderr)
-        return 2
+    from lesionkit.cli._checks import output_dir, require
+    from lesionkit.io import check_same_grid, load_image, load_mask, validate_cases
+
+    require(args.jobs >= 1, "--jobs must be at least 1")
+    output_dir("preprocess", args.output)
     cases = _cases(args)
-    if args.mask and len(cases) != 1:
-        print("lesionkit preprocess: --mask needs exactly one input T1w", file=sys.stderr)
-        return 2
+    require(not args.mask or len(cases) == 1, "--mask needs exactly one input T1w")
+    # Every input is read and checked before the first scan starts: a corrupt file in a folder of many
+    # fails now, with nothing written, instead of when its turn comes.
+    validate_cases(cases, masks=True, scans=True)
+    if args.mask:
+        check_same_grid(load_image(cases[0].t1w), load_mask(args.mask))
     deface = not args.no_deface
     columns = (TextColumn("{task.fields[case]}"), BarColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, transient=False) as bar:

@@ -32,19 +32,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     import warnings
-    from pathlib import Path
 
     from rich.progress import Progress
 
     from lesionkit.analysis.reliability import load_raters, rater_pairs, summarize_pairs
+    from lesionkit.cli._checks import output_dir, require
     from lesionkit.io import write_text
 
-    if len(args.raters) < 2:
-        print("lesionkit reliability: give at least two rater folders")
-        return 2
-    if args.names is not None and (len(args.names) != len(args.raters) or len(set(args.names)) != len(args.names)):
-        print(f"lesionkit reliability: --names needs {len(args.raters)} distinct names, one per folder")
-        return 2
+    require(len(args.raters) >= 2, "give at least two rater folders")
+    require(args.names is None or (len(args.names) == len(args.raters) and len(set(args.names)) == len(args.names)),
+            f"--names needs {len(args.raters)} distinct names, one per folder")
+    out = output_dir("reliability", args.output)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         matched, names = load_raters(args.raters, args.names, args.match, args.participant_label)
@@ -56,7 +54,6 @@ def run(args: argparse.Namespace) -> int:
         pairs = rater_pairs(matched, names, progress=lambda n: bar.update(task, completed=n))
     summary = summarize_pairs(pairs)
     # Both tables are complete before the first write; each file is written atomically.
-    out = Path(args.output)
     texts = {name: frame.to_csv(sep="\t", index=False, na_rep="n/a", float_format="%.6g")
              for name, frame in (("pairs.tsv", pairs), ("summary.tsv", summary))}
     for name, text in texts.items():

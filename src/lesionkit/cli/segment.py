@@ -31,24 +31,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def _cases(inputs: list[str], participant_label: list[str] | None):
-    from lesionkit.io import InvalidInputError, load_cohort
-
-    cases, seen = [], {}
-    for item in inputs:
-        for case in load_cohort(item, participant_label=participant_label):
-            if case.t1w is None:
-                continue
-            key = (case.id, case.space)
-            if key in seen:
-                raise InvalidInputError(case.t1w, f"{case.id} also given as {seen[key]}")
-            seen[key] = case.t1w
-            cases.append(case)
-    if not cases:
-        raise InvalidInputError(inputs[0], "no T1w image found")
-    return cases
-
-
 def _segment_native(model, image, tta: bool):
     """Preprocess a native T1w to MNI, segment there, map the probabilities back (linear)."""
     from lesionkit.model import segment
@@ -60,6 +42,18 @@ def _segment_native(model, image, tta: bool):
 
 
 def run(args: argparse.Namespace) -> int:
+    from lesionkit.cli._checks import output_dir, require
+    from lesionkit.io import collect_cases, validate_cases
+
+    require(args.threshold is None or 0.0 < args.threshold < 1.0, "--threshold must be between 0 and 1")
+    require(args.min_size is None or args.min_size >= 0, "--min-size must be at least 0")
+    require(args.threads is None or args.threads >= 1, "--threads must be at least 1")
+    out = output_dir("segment", args.output)
+    cases = collect_cases(args.inputs, need="t1w", participant_label=args.participant_label)
+    # Every T1w is read and checked before the first subject starts, and before torch is even imported:
+    # a bad input fails in a second, small, with nothing written.
+    validate_cases(cases, scans=True)
+
     import numpy as np
     import torch
     from rich.progress import Progress
@@ -74,18 +68,13 @@ def run(args: argparse.Namespace) -> int:
     )
     from lesionkit.model import load_model, segment, threshold_probability
 
-    if args.threshold is not None and not 0.0 < args.threshold < 1.0:
-        print("lesionkit segment: --threshold must be between 0 and 1")
-        return 2
-    if args.min_size is not None and args.min_size < 0:
-        print("lesionkit segment: --min-size must be at least 0")
-        return 2
     if args.threads:
         torch.set_num_threads(args.threads)
-    cases = _cases(args.inputs, args.participant_label)
     model = load_model(args.model)
     threshold = model.threshold if args.threshold is None else args.threshold
     min_size = model.min_size_mm3 if args.min_size is None else args.min_size
+    # First, so that whatever is written below (also by an interrupted run) is a valid derivatives dataset.
+    write_dataset_description(out, "lesionkit lesion segmentations")
     with Progress(transient=True) as bar:
         task = bar.add_task("segmenting", total=len(cases))
         for case in cases:
@@ -98,12 +87,11 @@ def run(args: argparse.Namespace) -> int:
             voxel_mm3 = float(np.prod(image.header.get_zooms()[:3]))
             mask = threshold_probability(data, threshold, min_size, voxel_mm3)
             kwargs = {"space": space, "label": "L", "desc": "lesionkit"}
-            save_nifti(data, derivative_path(args.output, case.subject, case.session, "probseg", **kwargs),
+            save_nifti(data, derivative_path(out, case.subject, case.session, "probseg", **kwargs),
                        image.affine, dtype=np.float32)
-            out = save_nifti(mask, derivative_path(args.output, case.subject, case.session, "mask", **kwargs),
-                             image.affine, dtype=np.uint8)
-            bar.console.print(f"{case.id}: {int(mask.sum())} lesion voxels → {out}")
+            written = save_nifti(mask, derivative_path(out, case.subject, case.session, "mask", **kwargs),
+                                 image.affine, dtype=np.uint8)
+            bar.console.print(f"{case.id}: {int(mask.sum())} lesion voxels → {written}")
             bar.advance(task)
-    write_dataset_description(args.output, "lesionkit lesion segmentations")
-    print(f"wrote {len(cases)} segmentation(s) to {args.output}")
+    print(f"wrote {len(cases)} segmentation(s) to {out}")
     return 0

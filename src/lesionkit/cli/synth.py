@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -33,14 +32,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
+    from lesionkit.cli._checks import output_dir, require
     from lesionkit.synth import generate_cohort
 
-    if min(args.subjects, args.jobs, args.first_cohort, args.cohorts or 1) < 1:
-        print("lesionkit synth: --subjects, --jobs, --cohorts and --first-cohort must be at least 1")
-        return 2
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        print(f"lesionkit synth: {args.out} exists and is not a folder")
-        return 2
+    require(min(args.subjects, args.jobs, args.first_cohort) >= 1 and (args.cohorts is None or args.cohorts >= 1),
+            "--subjects, --jobs, --cohorts and --first-cohort must be at least 1")
+    require(args.seed >= 0, "--seed must be at least 0")
+    output_dir("synth", args.out)
     paths = generate_cohort(args.out, args.subjects, args.seed, resolution=args.resolution, space=args.space,
                             n_cohorts=args.cohorts, jobs=args.jobs, progress=not args.quiet,
                             resume=not args.overwrite, first_cohort=args.first_cohort)

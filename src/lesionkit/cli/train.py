@@ -61,19 +61,43 @@ def _overrides(args: argparse.Namespace) -> dict:
             **({"zoom_out": zoom_out} if zoom_out else {})}
 
 
+def _check_flags(args: argparse.Namespace) -> None:
+    import math
+
+    from lesionkit.cli._checks import require
+
+    for flag, value, low in (("--epochs", args.epochs, 1), ("--zoom-out-epochs", args.zoom_out_epochs, 0),
+                             ("--batch-size", args.batch_size, 1), ("--steps-per-epoch", args.steps_per_epoch, 1),
+                             ("--threads", args.threads, 1), ("--seed", args.seed, 0)):
+        require(value is None or value >= low, f"{flag} must be at least {low}")
+    for flag, value in (("--lr", args.lr), ("--spacing", args.spacing)):
+        require(value is None or (math.isfinite(value) and value > 0), f"{flag} must be a positive number")
+    for flag, values in (("--widths", args.widths), ("--crop", args.crop), ("--zoom-out-crop", args.zoom_out_crop)):
+        require(values is None or min(values) >= 1, f"{flag} must be positive")
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from lesionkit.cli._checks import UsageError, output_dir, output_file
     from lesionkit.io.errors import InvalidInputError
     from lesionkit.model.config import load_config
     from lesionkit.model.train import train
 
+    _check_flags(args)
     if args.config and not Path(args.config).is_file():
         raise InvalidInputError(args.config, "config file does not exist")
     try:
+        load_config(args.config)
+    except (ValueError, TypeError, OSError, UnicodeDecodeError) as error:  # unknown keys, bad TOML: the file's fault
+        raise InvalidInputError(args.config, str(error)) from error
+    try:
         config = load_config(args.config, _overrides(args))
-    except (ValueError, TypeError) as error:  # unknown keys, bad TOML
-        raise InvalidInputError(args.config or "command line", str(error)) from error
+    except (ValueError, TypeError) as error:  # the file was fine: a flag's value is the problem
+        raise UsageError(str(error)) from error
+    output_dir("train", args.output)
+    if args.export:
+        output_file("train", args.export)
     best = train(config, args.data, args.output, resume=args.resume, progress=not args.no_progress,
                  init=args.init)
     print(f"best checkpoint: {best}")

@@ -10,11 +10,23 @@ One function, :func:`load_cohort`, reads them all by looking at file names only 
 * ATLAS R1.1 native naming: ``c0001s0004t01.nii.gz`` with one mask per lesion
   (``*LesionSmooth.nii.gz``, ``*LesionSmooth_1.nii.gz``, ...) merged by :func:`load_case_mask`.
 * flat folders of files named by subject (``r001s001.nii.gz``, ``sub-r001s001_mask.nii.gz``).
+
+The same rules hold for every layout (and so for every command):
+
+* folders are walked following symbolic links (a folder reached twice, e.g. through a link loop, is read
+  once); a folder that cannot be read and a broken link to a NIfTI name are errors, never skipped;
+* one subject and session has one T1w, one lesion mask and one probability map per space: a second one
+  is an error naming both files; ATLAS R1.1's one-mask-per-lesion ``*_LesionSmooth_N`` files are the one
+  documented exception, merged by :func:`load_case_mask`;
+* one subject id belongs to one site (cohort folder): the same id under two sites is an error;
+* with ``truth=True`` lesionkit's own outputs (``desc-lesionkit`` masks and probability maps, e.g. a
+  ``lesionkit segment`` run written into the cohort) are skipped, so a prediction is never read as truth.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,12 +41,15 @@ from lesionkit.io.errors import InvalidInputError
 from lesionkit.io.nifti import check_same_grid, load_mask
 from lesionkit.typing import PathLike
 
-__all__ = ["MNI_SPACE", "Case", "load_case_mask", "load_cohort"]
+__all__ = ["MNI_SPACE", "OUTPUT_DESC", "Case", "load_case_mask", "load_cohort"]
 
 MNI_SPACE = "MNI152NLin2009aSym"
 _R11_NAME = re.compile(r"(c\d{4})(s\d{4})(t\d{2})", re.IGNORECASE)
 _COHORT_DIR = re.compile(r"^R\d{3}$")
 _MASK_WORDS = ("lesion", "mask", "label", "seg", "pred")
+_R11_LESION = re.compile(r"_LesionSmooth(_\d+)?$", re.IGNORECASE)
+#: BIDS ``desc`` of the masks and probability maps lesionkit writes (``lesionkit segment``).
+OUTPUT_DESC = "lesionkit"
 Role = Literal["t1w", "mask", "probseg"]
 
 
@@ -98,12 +113,14 @@ def _is_lesion_entities(label: str | None, desc: str) -> bool:
     return not desc or "lesion" in desc
 
 
-def _classify(path: Path, default_role: Role) -> tuple[str, str | None, str | None, Role] | None:
+def _classify(path: Path, default_role: Role, truth: bool) -> tuple[str, str | None, str | None, Role] | None:
     """(subject, session, space, role) from the file name, or None if the file is not a case file."""
     entities = parse_bids_name(path.name)
     if entities is not None:
         suffix = entities["suffix"]
         desc = entities.get("desc", "").lower()
+        if truth and desc == OUTPUT_DESC and suffix in ("mask", "probseg"):
+            return None  # lesionkit's own prediction: never the truth
         if suffix == "T1w":
             role: Role = "t1w"
         elif suffix in ("mask", "probseg") and _is_lesion_entities(entities.get("label"), desc):
@@ -144,22 +161,41 @@ def _participants(folder: Path, cache: dict[Path, dict[str, dict[str, str]]]) ->
         rows: dict[str, dict[str, str]] = {}
         tsv = folder / "participants.tsv"
         if tsv.exists():
-            with tsv.open(newline="", encoding="utf-8") as handle:
-                for row in csv.DictReader(handle, delimiter="\t"):
-                    pid = (row.get("participant_id") or "").removeprefix("sub-")
-                    if pid:
-                        rows[pid] = row
+            try:
+                with tsv.open(newline="", encoding="utf-8") as handle:
+                    for row in csv.DictReader(handle, delimiter="\t"):
+                        pid = (row.get("participant_id") or "").removeprefix("sub-")
+                        if pid:
+                            rows[pid] = row
+            except (OSError, UnicodeDecodeError, csv.Error) as error:
+                raise InvalidInputError(tsv, f"cannot read the participants table ({error})") from error
         cache[folder] = rows
     return cache[folder]
 
 
 def _walk(root: Path) -> Iterable[Path]:
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).parts
-        if "derivatives" in rel[:-1] or any(p.startswith(".") for p in rel):
-            continue  # a BIDS root's derivatives are other datasets; dot-folders are never data
-        if _is_nifti(path):
-            yield path
+    """NIfTI files under ``root`` in sorted order, following folder links; unreadable folders raise."""
+
+    def refuse(error: OSError) -> None:
+        raise InvalidInputError(error.filename, f"cannot read this folder ({error.strerror})")
+
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, onerror=refuse, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:  # a link loop, or a folder linked twice: read once
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        # A BIDS root's derivatives are other datasets; dot-folders are never data.
+        dirnames[:] = sorted(d for d in dirnames if d != "derivatives" and not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if name.startswith(".") or not name.endswith(NIFTI_EXTENSIONS):
+                continue
+            if not path.exists():
+                raise InvalidInputError(path, f"is a broken symbolic link (to {os.readlink(path)})")
+            if path.is_file():
+                yield path
 
 
 def load_cohort(
@@ -167,6 +203,7 @@ def load_cohort(
     participant_label: Iterable[str] | None = None,
     space: str | None = "auto",
     default_role: Role = "t1w",
+    truth: bool = False,
 ) -> list[Case]:
     """List the cases under ``path`` (a folder of any supported layout, or a single NIfTI file).
 
@@ -181,6 +218,13 @@ def load_cohort(
     default_role:
         What a non-BIDS file whose name says nothing (``r001s001.nii.gz``) is: a T1w image or,
         for folders of predictions, a mask.
+    truth:
+        The masks are read as the truth: lesionkit's own outputs (``desc-lesionkit`` masks and
+        probability maps) are skipped.
+
+    Raises :class:`InvalidInputError` for a missing or unreadable folder, a broken link, two files of one
+    role for one subject and session (except R1.1 ``*_LesionSmooth_N`` masks), one subject id under two
+    sites, and a folder without any case.
     """
     root = Path(path)
     if not root.exists():
@@ -193,28 +237,44 @@ def load_cohort(
     wanted = {label.removeprefix("sub-") for label in participant_label} if participant_label else None
 
     entries: dict[tuple[str, str | None, str | None], _Entry] = {}
+    sites: dict[str, tuple[str | None, Path]] = {}  # subject -> (site, first file)
+    folders: dict[Path, tuple[str | None, str | None]] = {}  # a folder's (cohort, split), found once
     for file in files:
-        found = _classify(file, default_role)
+        found = _classify(file, default_role, truth)
         if found is None:
             continue
         subject, session, file_space, role = found
         if wanted is not None and subject not in wanted:
             continue
+        if file.parent not in folders:
+            folders[file.parent] = _cohort_of(file, root)
+        cohort, split = folders[file.parent]
+        r11 = _R11_NAME.search(file.name)
+        if cohort is None and r11 is not None:
+            cohort = r11.group(1).lower()  # R1.1 site code
+        site, other = sites.setdefault(subject, (cohort, file))
+        if site != cohort:
+            raise InvalidInputError(
+                file, f"sub-{subject} is also under another site ({site or 'no site folder'}: {other}); one "
+                "subject id must belong to one site")
         key = (subject, session, file_space)
         entry = entries.get(key)
-        if entry is None:  # a case's files share a folder: find its cohort and split once, not per file
-            cohort, split = _cohort_of(file, root)
-            r11 = _R11_NAME.search(file.name)
-            if cohort is None and r11 is not None:
-                cohort = r11.group(1).lower()  # R1.1 site code
+        if entry is None:
             entry = entries[key] = _Entry(cohort=cohort, split=split)
         if role == "t1w":
             if entry.t1w is not None:
                 raise InvalidInputError(file, f"second T1w image for sub-{subject} (first: {entry.t1w})")
             entry.t1w = file
         elif role == "mask":
+            if entry.masks and not all(_R11_LESION.search(split_extension(p.name)[0]) for p in (*entry.masks, file)):
+                raise InvalidInputError(
+                    file, f"second lesion mask for {_label(subject, session)} (first: {entry.masks[0]}); give one "
+                    "mask per subject and session (only ATLAS R1.1 *_LesionSmooth_N masks are merged)")
             entry.masks.append(file)
         else:
+            if entry.probseg is not None:
+                raise InvalidInputError(
+                    file, f"second probability map for {_label(subject, session)} (first: {entry.probseg})")
             entry.probseg = file
 
     if not entries:
@@ -256,6 +316,10 @@ def load_cohort(
     if not cases:
         raise InvalidInputError(path, f"no cases in space {space!r} (spaces found: {sorted(map(str, spaces))})")
     return sorted(cases, key=lambda c: (c.cohort or "", c.subject, c.session or "", c.space or ""))
+
+
+def _label(subject: str, session: str | None) -> str:
+    return f"sub-{subject}" + (f"_ses-{session}" if session else "")
 
 
 def _mask_order(path: Path) -> tuple[int, str]:

@@ -1,8 +1,10 @@
-"""The one exception type for bad input data."""
+"""The exception types for input data and output locations lesionkit refuses."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+__all__ = ["InvalidInputError", "OutputPathError"]
 
 
 class InvalidInputError(ValueError):
@@ -18,4 +20,20 @@ class InvalidInputError(ValueError):
 
     def __reduce__(self):
         # Rebuild from (path, problem), not from the message: errors must cross process pools intact.
+        return type(self), (self.path, self.problem)
+
+
+class OutputPathError(ValueError):
+    """An output location lesionkit cannot write to, found before any work starts.
+
+    The command line turns it into exit code 2 (a bad argument) and prints ``str(error)``:
+    ``cannot write to PATH: reason``.
+    """
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"cannot write to {path}: {problem}")
+
+    def __reduce__(self):
         return type(self), (self.path, self.problem)

@@ -13,7 +13,15 @@ import numpy as np
 import pandas as pd
 
 from lesionkit import __version__
-from lesionkit.io import Case, InvalidInputError, check_same_grid, load_case_mask, load_cohort, load_image, load_mask
+from lesionkit.io import (
+    Case,
+    InvalidInputError,
+    check_same_grid,
+    load_case_mask,
+    load_cohort,
+    load_mask,
+    load_probability,
+)
 from lesionkit.metrics.aggregate import size_quartiles, summarize
 from lesionkit.metrics.maximal_dice import maximal_dice
 from lesionkit.metrics.pair import evaluate_pair
@@ -117,7 +125,7 @@ def _evaluate_job(job: CasePair, threshold: float) -> dict:
     else:
         pred = None
     if job.pred is not None and job.pred.probseg is not None:
-        prob_img = load_image(job.pred.probseg)
+        prob_img = load_probability(job.pred.probseg)
         check_same_grid(truth_img, prob_img)
         prob = np.asanyarray(prob_img.dataobj)
         if pred is None:
@@ -162,22 +170,25 @@ def evaluate_cohort(
     """Evaluate every true case against its prediction; returns ``(rows, summary)``.
 
     Cases are matched by subject (+ session) with :func:`lesionkit.io.load_cohort` on both sides (any
-    layout it reads; predictions with ``default_role="mask"``). A missing prediction is scored as an
+    layout it reads; predictions with ``default_role="mask"``, the truth with ``truth=True`` so predictions
+    saved inside the truth's folder are not read as truth). A missing prediction is scored as an
     empty mask and listed under ``missing_predictions``; a prediction with no true case is a warning and
     listed under ``extra_predictions``; masks on different grids raise
     :class:`~lesionkit.io.InvalidInputError` naming both files. A probability map (``*_probseg``) adds
-    maximal Dice (``mdsc``). Strata: truth size quartile, cohort, and, when the truth's metadata
-    tell them, lesion location (:func:`primary_location`) and :data:`EXTRA_STRATA` (hemisphere).
+    maximal Dice (``mdsc``); one with values outside [0, 1] is refused. Strata: truth size quartile,
+    cohort, and, when the truth's metadata tell them, lesion location (:func:`primary_location`) and
+    :data:`EXTRA_STRATA` (hemisphere).
     """
     preds = load_cohort(pred_path, participant_label=participant_label, default_role="mask")
     preds = [c for c in preds if c.mask is not None or c.probseg is not None]
     # ATLAS ships MNI and native (space-orig) masks side by side: score against the predictions' space
     # when the truth has it, else against the truth's default (MNI).
-    every_truth = [c for c in load_cohort(truth_path, participant_label, space=None) if c.mask_parts or c.mask]
+    every_truth = [c for c in load_cohort(truth_path, participant_label, space=None, truth=True)
+                   if c.mask_parts or c.mask]
     pred_spaces = {c.space for c in preds if c.space is not None}
     truths = [c for c in every_truth if c.space in pred_spaces]
     if not truths:
-        truths = [c for c in load_cohort(truth_path, participant_label) if c.mask_parts or c.mask]
+        truths = [c for c in load_cohort(truth_path, participant_label, truth=True) if c.mask_parts or c.mask]
     if not truths:
         raise InvalidInputError(truth_path, "holds no lesion masks to evaluate against")
     job_list, extra = match_cases(preds, truths)

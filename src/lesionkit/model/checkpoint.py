@@ -130,7 +130,12 @@ def default_model_path() -> Path:
 
 
 def read_checkpoint(path: PathLike) -> dict:
-    """Load and check a checkpoint dict (weights on CPU, float32)."""
+    """Load and check a checkpoint dict (weights on CPU, float32).
+
+    Refused with :class:`InvalidInputError`: an unreadable file, another format, no weights, no or an invalid
+    network description, a threshold outside (0, 1) or NaN, a negative or NaN minimum lesion size, and
+    a spacing or window size that is not three positive numbers.
+    """
     path = Path(path)
     if not path.is_file():
         raise InvalidInputError(path, "model checkpoint does not exist")
@@ -142,7 +147,43 @@ def read_checkpoint(path: PathLike) -> dict:
         raise InvalidInputError(path, f"cannot read model checkpoint ({type(exc).__name__}: {exc})") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise InvalidInputError(path, f"not a lesionkit checkpoint (expected format {FORMAT!r})")
+    problem = _problem(payload)
+    if problem is not None:
+        raise InvalidInputError(path, f"unusable model checkpoint: {problem}")
     return payload
+
+
+def _number(value, low: float, high: float, low_open: bool, high_open: bool) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        return False
+    return (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+
+
+def _problem(payload: dict) -> str | None:
+    """What makes a checkpoint dict unusable (checked on load, so it fails here and not mid-inference)."""
+    weights = payload.get("state_dicts") or ([payload["state_dict"]] if "state_dict" in payload else [])
+    if not weights or not all(isinstance(w, dict) for w in weights):
+        return "it holds no network weights ('state_dict' or 'state_dicts')"
+    if not isinstance(payload.get("network"), dict):
+        return "it does not describe its network ('network')"
+    try:
+        NetworkConfig(**payload["network"])
+    except TypeError as error:
+        return f"its network description is invalid ({error})"
+    if not _number(payload.get("threshold", 0.5), 0.0, 1.0, True, True):
+        return f"threshold {payload.get('threshold')!r} is not a probability strictly between 0 and 1"
+    if not _number(payload.get("min_size_mm3", 0.0), 0.0, float("inf"), False, True):
+        return f"min_size_mm3 {payload.get('min_size_mm3')!r} is not a volume of at least 0 mm³"
+    spacing, roi = payload.get("spacing"), payload.get("roi_size")
+    if not isinstance(spacing, list | tuple) or len(spacing) != 3 or not all(
+            _number(v, 0.0, float("inf"), True, True) for v in spacing):
+        return f"spacing {spacing!r} is not three positive voxel sizes"
+    if not isinstance(roi, list | tuple) or len(roi) != 3 or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in roi):
+        return f"roi_size {roi!r} is not three positive window sizes"
+    if not isinstance(payload.get("space"), str) or not isinstance(payload.get("normalization"), dict):
+        return "its space or intensity normalisation is missing"
+    return None
 
 
 def load_model(path: PathLike | Sequence[PathLike] | None = None) -> SegmentationModel:
@@ -161,11 +202,14 @@ def load_model(path: PathLike | Sequence[PathLike] | None = None) -> Segmentatio
                 p, f"ensemble member differs in space, normalisation, spacing or input channels from {paths[0]}"
             )
         for weights in payload.get("state_dicts") or [payload["state_dict"]]:
-            networks.append(load_weights(build_network(payload["network"]), weights))
+            try:
+                networks.append(load_weights(build_network(payload["network"]), weights))
+            except (RuntimeError, ValueError, TypeError, KeyError) as error:  # missing keys, wrong shapes
+                raise InvalidInputError(p, f"its weights do not fit the network it describes ({error})") from error
     first = payloads[0]
     model = SegmentationModel(
         networks, first["network"], first["normalization"], first["space"], first["spacing"], first["roi_size"],
-        {**first["provenance"], "checkpoints": [str(p) for p in paths]},
+        {**(first.get("provenance") or {}), "checkpoints": [str(p) for p in paths]},
         threshold=float(np.mean([p.get("threshold", 0.5) for p in payloads])),
         min_size_mm3=float(np.mean([p.get("min_size_mm3", 0.0) for p in payloads])),
         channels=first.get("channels", ["t1"]),  # checkpoints before input channels had only the T1w

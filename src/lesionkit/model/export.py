@@ -50,7 +50,7 @@ def export_model(
     threshold, min_size = float(payload.get("threshold", 0.5)), float(payload.get("min_size_mm3", 0.0))
     held_out = [set(p["provenance"].get("training_data", {}).get("val_ids", [])) for p in payloads]
     val_ids = set.intersection(*held_out)  # no member trained on these
-    cases = [c for c in load_cohort(data) if c.id in val_ids] if data is not None and val_ids else []
+    cases = [c for c in load_cohort(data, truth=True) if c.id in val_ids] if data is not None and val_ids else []
     if cases:
         probabilities, truths, voxel_mm3 = [], [], []
         for case in cases:

@@ -231,7 +231,7 @@ def _train(
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
 
-    train_cases, val_cases = split_cases(load_cohort(data), config.val_fraction, config.seed)
+    train_cases, val_cases = split_cases(load_cohort(data, truth=True), config.val_fraction, config.seed)
     if not train_cases:
         raise InvalidInputError(data, "no case with both a T1w image and a lesion mask to train on")
     config.network.in_channels = len(config.channels)  # the channels decide it; stored for the checkpoint

@@ -18,7 +18,7 @@ import numpy as np
 from nibabel.affines import voxel_sizes
 
 from lesionkit.core import label_lesions
-from lesionkit.io import InvalidInputError, load_case_mask, load_cohort, load_image
+from lesionkit.io import InvalidInputError, check_same_grid, load_case_mask, load_cohort, load_image
 from lesionkit.io.atomic import atomic_path
 from lesionkit.typing import PathLike
 
@@ -108,7 +108,7 @@ def cohort_montage(
 ) -> Path:
     """Montage of the first ``n_subjects`` cases with a lesion mask in ``cohort`` (any layout ``load_cohort`` reads),
     optionally only those of ``participant_label``."""
-    cases = [case for case in load_cohort(cohort, participant_label=participant_label)
+    cases = [case for case in load_cohort(cohort, participant_label=participant_label, truth=True)
              if case.mask is not None and case.t1w is not None]
     if not cases:
         raise InvalidInputError(cohort, "no case has both a T1w image and a lesion mask")
@@ -116,7 +116,6 @@ def cohort_montage(
     for case in cases[:n_subjects]:
         image = load_image(case.t1w)
         mask = load_case_mask(case)
-        if image.shape != mask.shape:
-            raise InvalidInputError(case.mask, f"mask shape {mask.shape} differs from T1w shape {image.shape}")
+        check_same_grid(image, mask)  # shape and affine: a mask 1 mm off its T1w is not drawn
         rows.append((f"sub-{case.subject}", np.asarray(image.dataobj), np.asanyarray(mask.dataobj), image.affine))
     return plot_montage(rows, path)

@@ -85,6 +85,18 @@ def _expected_files(anat: Path, stem: str, space: str) -> list[Path]:
     return files
 
 
+def _read_record(path: Path) -> dict | None:
+    """A subject's ``_synth.json``, or None when it is unreadable or incomplete (the subject is then made anew)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("participant"), dict) \
+            or not isinstance(record.get("lesions"), list):
+        return None
+    return record
+
+
 def _make_subject(task: tuple) -> tuple[Path, dict, list[dict]]:
     """Generate and write one subject (runs in a worker process with ``jobs > 1``).
 
@@ -103,8 +115,8 @@ def _make_subject(task: tuple) -> tuple[Path, dict, list[dict]]:
     record_path = anat / f"{stem}_synth.json"
     key = {"Seed": sub_seed, "Resolution": resolution, "Space": space, "ScannerProfile": profile.name}
     if resume and record_path.exists() and all(f.exists() for f in files):
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-        if all(record.get(k) == v for k, v in key.items()):
+        record = _read_record(record_path)
+        if record is not None and all(record.get(k) == v for k, v in key.items()):
             return files[0], record["participant"], record["lesions"]
 
     subject = generate_subject(sub_seed, resolution, profile, subject_id, native=space != "mni")
@@ -178,10 +190,15 @@ def generate_cohort(
     ``first_cohort`` lets runs with different seeds share one folder without clashing subject ids
     (e.g. seed 1000 in R001–R008, then seed 1001 from R009).
     With ``resume`` (default), subjects already written by an interrupted run with the same seed,
-    resolution and space are kept instead of regenerated (the output is identical either way).
+    resolution and space are kept instead of regenerated (the output is identical either way); a subject
+    whose record is unreadable is regenerated.
     """
     if n_subjects < 1:
         raise ValueError("n_subjects must be at least 1")
+    if n_cohorts is not None and n_cohorts < 1:
+        raise ValueError("n_cohorts must be at least 1 (or None for the default)")
+    if seed < 0:
+        raise ValueError("seed must be at least 0")
     if space not in ("mni", "native", "both"):
         raise ValueError(f"space must be 'mni', 'native' or 'both', got {space!r}")
     n_cohorts = min(n_subjects, n_cohorts or math.ceil(math.sqrt(n_subjects)))

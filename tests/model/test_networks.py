@@ -8,7 +8,7 @@ from lesionkit.model.networks import NetworkConfig, ResBlock, ResUNet3D, build_n
 def test_resunet_returns_one_logit_per_voxel(stem_stride):
     net = ResUNet3D(widths=(8, 16, 32), stem_stride=stem_stride)
     x = torch.randn(2, 1, 16, 24, 32)
-    y = net(x)
+    y = net(x).detach()
     assert y.shape == (2, 1, 16, 24, 32)
     assert y.min() < 0  # logits, not probabilities
     # the head's bias starts at a 1 % lesion prior, so an untrained network predicts little lesion

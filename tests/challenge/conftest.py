@@ -1,0 +1,149 @@
+"""Fixtures for the challenge server: a tiny synthetic phase (20³ grid), predictions, archives, databases."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("sqlalchemy")
+
+SHAPE = (20, 20, 20)
+AFFINE = np.diag([1.0, 1.0, 1.0, 1.0])
+AFFINE[:3, 3] = (-10.0, -12.0, -8.0)
+#: Lesion sizes chosen so their voxel counts are distinctive numbers for the leak test.
+TRUTH_BLOBS = {"r001s001": (3, 11, 4, 13, 5, 14), "r001s002": (2, 9, 6, 17, 3, 12), "r001s003": (5, 16, 1, 12, 2, 15)}
+
+
+def truth_array(subject: str) -> np.ndarray:
+    x0, x1, y0, y1, z0, z1 = TRUTH_BLOBS[subject]
+    data = np.zeros(SHAPE, np.uint8)
+    data[x0:x1, y0:y1, z0:z1] = 1
+    data[x0, y0, z0] = 0  # odd counts, unlike any round number in a page
+    return data
+
+
+def write_truth(folder: Path) -> Path:
+    """An ATLAS-layout truth folder: R001/sub-X/ses-1/anat/sub-X_ses-1_space-…_label-L_desc-T1lesion_mask.nii.gz."""
+    for subject in TRUTH_BLOBS:
+        anat = folder / "R001" / f"sub-{subject}" / "ses-1" / "anat"
+        anat.mkdir(parents=True, exist_ok=True)
+        name = f"sub-{subject}_ses-1_space-MNI152NLin2009aSym_label-L_desc-T1lesion_mask.nii.gz"
+        nib.save(nib.Nifti1Image(truth_array(subject), AFFINE), anat / name)
+    return folder
+
+
+def prediction(subject: str, shift: int = 1) -> np.ndarray:
+    return np.roll(truth_array(subject), shift, axis=0)
+
+
+def write_predictions(folder: Path, subjects=None, shift: int = 1, affine=None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for subject in subjects or TRUTH_BLOBS:
+        img = nib.Nifti1Image(prediction(subject, shift), AFFINE if affine is None else affine)
+        nib.save(img, folder / f"sub-{subject}_ses-1_space-MNI152NLin2009aSym_label-L_desc-pred_mask.nii.gz")
+    return folder
+
+
+def zip_folder(folder: Path, target: Path) -> Path:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(folder).as_posix())
+    return target
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def tar_bytes(members: list[tarfile.TarInfo], payloads: dict[str, bytes] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tf:
+        for info in members:
+            data = (payloads or {}).get(info.name)
+            tf.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def truth_dir(tmp_path: Path) -> Path:
+    return write_truth(tmp_path / "truth")
+
+
+# --- databases: SQLite always, a real PostgreSQL server when Debian's binaries are installed ---------------
+
+def _pg_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A throw-away PostgreSQL server (initdb + pg_ctl in a temp dir, as an unprivileged user when root)."""
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    base = tmp_path_factory.mktemp("pg")
+    data, port = base / "data", _free_port()
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        user = "postgres" if shutil.which("runuser") and _user_exists("postgres") else "nobody"
+        prefix = ["runuser", "-u", user, "--"]
+        shutil.chown(base, user)
+        os.chmod(base, 0o777)
+    run = lambda *cmd: subprocess.run([*prefix, *cmd], check=True, capture_output=True, text=True)  # noqa: E731
+    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "lesionkit", "--auth=trust", "-E", "UTF8")
+    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o",
+        f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+    try:
+        yield {"port": port, "bin": bin_dir, "run": run, "base": base}
+    finally:
+        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+_PG_COUNTER = iter(range(10**6))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path: Path) -> str:
+    """A fresh database URL on each real engine."""
+    if request.param == "sqlite":
+        return str(tmp_path / "challenge.db")
+    server = request.getfixturevalue("postgres_server")
+    name = f"lk{os.getpid()}_{next(_PG_COUNTER)}_{int(time.time() * 1000) % 10**6}"
+    server["run"](str(server["bin"] / "createdb"), "-h", "127.0.0.1", "-p", str(server["port"]), "-U", "lesionkit",
+                  name)
+    return f"postgresql://lesionkit@127.0.0.1:{server['port']}/{name}"

@@ -147,3 +147,71 @@ def db_url(request, tmp_path: Path) -> str:
     server["run"](str(server["bin"] / "createdb"), "-h", "127.0.0.1", "-p", str(server["port"]), "-U", "lesionkit",
                   name)
     return f"postgresql://lesionkit@127.0.0.1:{server['port']}/{name}"
+
+
+# --- a running app (in-process) -----------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+def make_challenge(tmp_path: Path, db_url: str | None = None, **settings):
+    """A challenge database with phase ``test`` (the synthetic truth) and an organiser ``admin``."""
+    from lesionkit.challenge.phases import PhaseSettings, add_phase
+    from lesionkit.challenge.schema import upgrade_database
+    from lesionkit.web import auth
+    from lesionkit.web.database import Database
+
+    db = Database(db_url or str(tmp_path / "challenge.db"))
+    upgrade_database(db)
+    truth = write_truth(tmp_path / "truth")
+    add_phase(db, "test", truth, PhaseSettings(**settings), challenge_name="Tiny challenge", storage=tmp_path / "store")
+    with db.write() as session:
+        auth.create_user(session, "admin", "admin@example.org", PASSWORD, is_admin=True)
+    return db
+
+
+def csrf(client) -> str:  # noqa: ANN001
+    if "lk_csrf" not in client.cookies:
+        client.get("/login")
+    return client.cookies["lk_csrf"]
+
+
+def sign_up(client, name: str, team: str = "") -> None:  # noqa: ANN001
+    response = client.post("/signup", data={"name": name, "email": f"{name}@example.org", "password": PASSWORD,
+                                            "team": team, "csrf_token": csrf(client)}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+
+
+def log_in(client, name: str) -> None:  # noqa: ANN001
+    response = client.post("/login", data={"login": name, "password": PASSWORD, "csrf_token": csrf(client)},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+
+
+def upload(client, archive: bytes, phase: str = "test", method: str = "nnunet-ish", filename: str = "masks.zip"):  # noqa: ANN001, ANN201
+    return client.post(f"/phases/{phase}/submit",
+                       data={"method": method, "description": "a test method", "code_url": "https://example.org/code",
+                             "csrf_token": csrf(client)},
+                       files={"archive": (filename, archive, "application/zip")}, follow_redirects=False)
+
+
+def predictions_zip(tmp_path: Path, shift: int = 1, subjects=None) -> bytes:
+    folder = write_predictions(tmp_path / f"pred-{shift}-{len(subjects or TRUTH_BLOBS)}", subjects, shift)
+    return zip_folder(folder, tmp_path / f"pred-{shift}.zip").read_bytes()
+
+
+@pytest.fixture
+def challenge_db(tmp_path: Path):
+    db = make_challenge(tmp_path)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def client(challenge_db):
+    from fastapi.testclient import TestClient
+
+    from lesionkit.challenge.server import create_challenge_app
+
+    with TestClient(create_challenge_app(challenge_db)) as test_client:
+        yield test_client

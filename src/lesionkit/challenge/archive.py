@@ -190,7 +190,9 @@ def read_mask(path: Path | str, grid: Grid, name: str | None = None) -> tuple[np
             shape = tuple(dim[1:4])
             if not (ndim == 3 or (ndim == 4 and dim[4] == 1)) or shape != tuple(grid.shape):
                 claimed = tuple(dim[1 : 1 + max(0, min(ndim, 7))])
-                raise InvalidInputError(name, f"image dimensions {claimed} differ from the phase grid {tuple(grid.shape)}")
+                raise InvalidInputError(
+                    name, f"image dimensions {claimed} differ from the phase grid {tuple(grid.shape)}"
+                )
             try:
                 dtype = header.get_data_dtype()
             except Exception:  # nibabel raises for unknown datatype codes
@@ -215,7 +217,8 @@ def read_mask(path: Path | str, grid: Grid, name: str | None = None) -> tuple[np
         data = data * slope + (inter or 0)
     if data.dtype.kind == "f" and not np.isfinite(data).all():
         raise InvalidInputError(name, "holds NaN or infinite values; a mask must be 0/1")
-    if data.size and (data.min() < 0 or data.max() > 1 or (data.dtype.kind == "f" and not ((data == 0) | (data == 1)).all())):
+    off_grid = data.dtype.kind == "f" and not ((data == 0) | (data == 1)).all()
+    if data.size and (data.min() < 0 or data.max() > 1 or off_grid):
         raise InvalidInputError(name, "holds values other than 0 and 1; a mask must be binary")
     warnings = []
     affine = header.get_best_affine()

@@ -110,7 +110,9 @@ def check_rate(session: Session, key: str, limit: int, window: dt.timedelta) -> 
     """Raise :class:`RateLimited` when ``key`` has ``limit`` events in the last ``window``."""
     since = utcnow() - window
     session.execute(delete(RateEvent).where(RateEvent.at < utcnow() - dt.timedelta(days=1)))
-    count = session.scalar(select(func.count()).select_from(RateEvent).where(RateEvent.key == key, RateEvent.at >= since))
+    count = session.scalar(
+        select(func.count()).select_from(RateEvent).where(RateEvent.key == key, RateEvent.at >= since)
+    )
     if count >= limit:
         raise RateLimited("too many attempts; wait a few minutes and try again")
 

@@ -59,7 +59,8 @@ class Database:
         self.url = database_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
-            engine = create_engine(self.url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+            connect = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+            engine = create_engine(self.url, connect_args=connect)
             _configure_sqlite(engine)
         else:
             engine = create_engine(self.url, pool_pre_ping=True, pool_size=10, max_overflow=20)

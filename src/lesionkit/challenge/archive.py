@@ -99,10 +99,10 @@ def _extract_zip(archive: zipfile.ZipFile, dest: Path, budget: _Budget) -> list[
     for info in archive.infolist():
         budget.member(info.filename)
         rel = _safe_relative(info.filename)
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):
+        kind = stat.S_IFMT(info.external_attr >> 16)  # 0: no Unix type recorded (Windows, writestr)
+        if kind == stat.S_IFLNK:
             raise InvalidInputError(info.filename, "archive member is a symbolic link")
-        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
             raise InvalidInputError(info.filename, "archive member is a device or special file")
         if info.is_dir():
             continue
@@ -146,10 +146,12 @@ def extract_archive(archive: Path | str, dest: Path | str, limits: ArchiveLimits
     try:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as zf:
-                declared = sum(i.file_size for i in zf.infolist())
-                if declared > limits.max_unpacked_bytes:  # refuse early when the directory already says so
-                    raise InvalidInputError(display_name, f"archive declares {declared} unpacked bytes, over the "
-                                                          f"limit of {limits.max_unpacked_bytes}")
+                declared = 0
+                for info in zf.infolist():  # refuse early when the directory already says so
+                    declared += info.file_size
+                    if declared > limits.max_unpacked_bytes:
+                        raise InvalidInputError(info.filename, f"archive unpacks to more than "
+                                                               f"{limits.max_unpacked_bytes} bytes (limit)")
                 return _extract_zip(zf, dest, budget)
         try:
             tf = tarfile.open(archive, mode="r|*")

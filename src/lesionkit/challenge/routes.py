@@ -131,14 +131,17 @@ def login_form(request: Request):  # noqa: ANN201
 async def login(request: Request):  # noqa: ANN201
     form = await request.form(**_FORM_LIMITS)
     check_csrf(request, form)
-    try:
-        with _db(request).write() as session:
+    with _db(request).write() as session:  # committed even when refused: the failed attempt must count
+        try:
             user = auth.authenticate(session, str(form.get("login", "")), str(form.get("password", "")),
                                      _client(request))
-            token = auth.start_session(session, user)
-    except auth.AuthError as error:
-        code = 429 if isinstance(error, auth.RateLimited) else 400
-        return render(request, "login.html", {"flash": str(error), "flash_kind": "error"}, status_code=code)
+        except auth.AuthError as error:
+            refused = error
+        else:
+            refused, token = None, auth.start_session(session, user)
+    if refused is not None:
+        code = 429 if isinstance(refused, auth.RateLimited) else 400
+        return render(request, "login.html", {"flash": str(refused), "flash_kind": "error"}, status_code=code)
     response = _redirect(str(form.get("next") or "/") if str(form.get("next", "")).startswith("/") else "/")
     set_session_cookie(request, response, token)
     return response

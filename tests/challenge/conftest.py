@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import tarfile
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -105,7 +106,8 @@ def postgres_server(tmp_path_factory):
     bin_dir = _pg_bin()
     if bin_dir is None:
         pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
-    base = tmp_path_factory.mktemp("pg")
+    # Not under pytest's tmp folder: that is private to root (0700) and the server runs as another user.
+    base = Path(tempfile.mkdtemp(prefix="lesionkit-pg-"))
     data, port = base / "data", _free_port()
     prefix: list[str] = []
     if os.geteuid() == 0:
@@ -122,6 +124,7 @@ def postgres_server(tmp_path_factory):
     finally:
         subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _user_exists(name: str) -> bool:

@@ -67,7 +67,8 @@ def test_pages_and_api_without_login(client):
     assert client.get("/api/me").status_code == 401
     assert client.get("/api/submissions/1").status_code == 401
     assert client.get("/api/me", headers={"Authorization": "Bearer lk_forged"}).status_code == 401
-    response = client.post("/api/phases/test/submissions", data={"method": "m", "description": "d", "code_url": "https://x.org"},
+    form = {"method": "m", "description": "d", "code_url": "https://x.org"}
+    response = client.post("/api/phases/test/submissions", data=form,
                            files={"archive": ("p.zip", b"PK", "application/zip")})
     assert response.status_code == 401
 

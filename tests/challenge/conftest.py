@@ -218,3 +218,31 @@ def client(challenge_db):
 
     with TestClient(create_challenge_app(challenge_db)) as test_client:
         yield test_client
+
+
+class LiveServer:
+    """Uvicorn serving ``app`` on a free loopback port, in a thread (for the browser and HTTP clients)."""
+
+    def __init__(self, app, log_level: str = "info") -> None:  # noqa: ANN001
+        import threading
+
+        import uvicorn
+
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level=log_level, log_config=None)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        self.server.should_exit = True
+        self.thread.join(10)

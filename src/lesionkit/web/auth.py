@@ -121,10 +121,11 @@ def authenticate(session: Session, name_or_email: str, password: str, client: st
                  limit: int = 5, window: dt.timedelta = dt.timedelta(minutes=15)) -> User:
     """The user with these credentials; failed attempts per account and per client are rate-limited."""
     login = name_or_email.strip()
-    keys = (f"login:{login.lower()}", f"login-client:{client}")
+    user = session.scalar(select(User).where((User.name == login) | (User.email == login.lower())))
+    # Counted per account (whichever of its names is typed) and per client address.
+    keys = (f"login:{user.id if user is not None else login.lower()}", f"login-client:{client}")
     for key in keys:
         check_rate(session, key, limit if key.startswith("login:") else 4 * limit, window)
-    user = session.scalar(select(User).where((User.name == login) | (User.email == login.lower())))
     # Verify against a dummy hash for unknown users, so timing does not tell which names exist.
     hashed = user.password_hash if user is not None else _dummy_hash()
     if not verify_password(password, hashed) or user is None:

@@ -53,13 +53,13 @@ def work_one(db: Database, worker: str | None = None, lease_seconds: float = 60.
 
 
 def run_worker(db: Database, lease_seconds: float = 60.0, poll_seconds: float = 1.0, once: bool = False,
-               idle_exit: float | None = None) -> int:
+               idle_exit: float | None = None, stop: threading.Event | None = None) -> int:
     """Process jobs until interrupted (``once``: stop when the queue is empty; ``idle_exit``: after that many
-    idle seconds). Returns the number of jobs processed."""
+    idle seconds; ``stop``: when the event is set, between jobs). Returns the number of jobs processed."""
     worker = worker_name()
     done, idle_since = 0, time.monotonic()
     log.info("worker %s started", worker)
-    while True:
+    while stop is None or not stop.is_set():
         status = work_one(db, worker, lease_seconds)
         if status is not None:
             done += 1
@@ -67,4 +67,8 @@ def run_worker(db: Database, lease_seconds: float = 60.0, poll_seconds: float = 
             continue
         if once or (idle_exit is not None and time.monotonic() - idle_since >= idle_exit):
             return done
-        time.sleep(poll_seconds)
+        if stop is not None:
+            stop.wait(poll_seconds)
+        else:
+            time.sleep(poll_seconds)
+    return done

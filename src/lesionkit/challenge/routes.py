@@ -36,6 +36,10 @@ UPLOADS_PER_10_MIN = 10
 #: Per-case keys a participant may see (never ``truth_volume`` or the truth's lesion count).
 PUBLIC_CASE_KEYS = METRIC_KEYS
 _FORM_LIMITS = {"max_files": 1, "max_fields": 30}
+#: Column titles of the metric keys in pages.
+LABELS = {"dice": "Dice", "hd": "HD (mm)", "hd95": "HD95 (mm)", "assd": "ASSD (mm)", "tpr": "TPR",
+          "precision": "Precision", "volume_difference": "Volume diff. (mm³)",
+          "lesion_count_difference": "Lesion-count diff.", "lesion_f1": "Lesion F1"}
 
 
 def _db(request: Request):  # noqa: ANN202

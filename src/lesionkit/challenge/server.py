@@ -13,14 +13,16 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 def create_challenge_app(db: Database, secure_cookies: bool = False):  # noqa: ANN201
     from lesionkit.challenge.phases import get_challenge
-    from lesionkit.challenge.routes import api, pages
+    from lesionkit.challenge.routes import LABELS, api, pages
     from lesionkit.web.app import create_app
 
     with db.read() as session:
         name = get_challenge(session).name
-    return create_app(name, db, [pages, api], [TEMPLATES], secure_cookies=secure_cookies,
-                      description="Hidden-truth lesion-segmentation challenge (lesionkit). Scripts authenticate "
-                                  "with `Authorization: Bearer <token>` (`lesionkit challenge token`).")
+    app = create_app(name, db, [pages, api], [TEMPLATES], secure_cookies=secure_cookies,
+                     description="Hidden-truth lesion-segmentation challenge (lesionkit). Scripts authenticate "
+                                 "with `Authorization: Bearer <token>` (`lesionkit challenge token`).")
+    app.state.templates.env.globals["labels"] = LABELS
+    return app
 
 
 def serve(db: Database, host: str = "127.0.0.1", port: int = 8000, secure_cookies: bool = False,

@@ -433,9 +433,14 @@ def _api_user(request: Request) -> User:
     return user
 
 
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """Stored times are naive UTC; the API says so (RFC 3339 ``date-time`` needs an offset)."""
+    return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
 def _phase_out(phase: Phase, user: User | None) -> PhaseOut:
-    return PhaseOut(name=phase.name, title=phase.title, open=phases.is_open(phase), opens_at=phase.opens_at,
-                    closes_at=phase.closes_at, parent=phase.parent.name if phase.parent else None, hidden=phase.hidden,
+    return PhaseOut(name=phase.name, title=phase.title, open=phases.is_open(phase), opens_at=_utc(phase.opens_at),
+                    closes_at=_utc(phase.closes_at), parent=phase.parent.name if phase.parent else None, hidden=phase.hidden,
                     leaderboard_visible=phases.leaderboard_visible(phase, user),
                     per_case_results=phases.per_case_visible(phase, user), cases=len(phase.cases),
                     max_submissions=phase.max_submissions, window_hours=phase.window_hours, weight=phase.weight,
@@ -447,7 +452,7 @@ def _submission_out(submission: Submission, user: User) -> SubmissionOut:
     return SubmissionOut(
         id=submission.id, phase=submission.phase.name, team=submission.team_name, method=submission.method,
         description=submission.description, code_url=submission.code_url, status=submission.status,
-        error=submission.error, created_at=submission.created_at, scored_at=submission.scored_at,
+        error=submission.error, created_at=_utc(submission.created_at), scored_at=_utc(submission.scored_at),
         scorer_version=submission.scorer_version, summary=submission.summary or {},
         missing_cases=submission.missing_cases or [], extra_files=submission.extra_files or [],
         warnings=submission.warnings or [], timings=submission.timings or {},
@@ -484,7 +489,8 @@ def api_me(request: Request) -> UserOut:
 
 @api.post("/phases/{name}/submissions", response_model=SubmissionOut, status_code=201,
           summary="Upload a .zip or .tar.gz of masks; it is queued for scoring",
-          responses={**_ERRORS, 409: {"model": Problem}, 413: {"model": Problem}, 429: {"model": Problem}})
+          responses={**_ERRORS, 400: {"model": Problem}, 409: {"model": Problem}, 413: {"model": Problem},
+                     429: {"model": Problem}})
 def api_submit(
     request: Request,
     name: str,

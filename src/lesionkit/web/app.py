@@ -39,6 +39,7 @@ def create_app(title: str, db: Database, routers: Sequence, template_dirs: Itera
     """A FastAPI app serving ``routers``, with ``db`` and the templates on ``app.state``."""
     import jinja2
     from fastapi import FastAPI, HTTPException, Request
+    from fastapi.exception_handlers import request_validation_exception_handler
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from fastapi.staticfiles import StaticFiles
@@ -80,9 +81,9 @@ def create_app(title: str, db: Database, routers: Sequence, template_dirs: Itera
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):  # noqa: ANN202
+        if wants_json(request):  # FastAPI's own body, as the OpenAPI schema documents it
+            return await request_validation_exception_handler(request, exc)
         problems = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors())
-        if wants_json(request):
-            return JSONResponse({"detail": problems}, status_code=422)
         return render(request, "error.html", {"status": 422, "message": problems}, status_code=422)
 
     return app

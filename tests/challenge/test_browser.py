@@ -121,7 +121,7 @@ def test_browser_sign_up_upload_scores_leaderboard(tmp_path):
             wait.until(lambda d: "ada" in d.find_element(By.TAG_NAME, "nav").text)
             driver.get(server.url + "/phases/validation")
             driver.find_element(By.ID, "method").send_keys("ResU-Net, 5 folds")
-            driver.find_element(By.ID, "description").send_keys("Tomita-style 3D ResU-Net, mirror test-time augmentation")
+            driver.find_element(By.ID, "description").send_keys("Tomita-style 3D ResU-Net, mirrored TTA")
             driver.find_element(By.ID, "code_url").send_keys("https://github.com/example/resunet")
             driver.find_element(By.ID, "archive").send_keys(str(mine))
             driver.find_element(By.ID, "submit").click()

@@ -1,4 +1,7 @@
-"""The durable scoring queue on SQLite and a real PostgreSQL server: leases, retries, SIGKILL (lesionkit.challenge.jobs)."""
+"""The durable scoring queue on SQLite and a real PostgreSQL server: leases, retries, SIGKILL.
+
+Tests lesionkit.challenge.jobs (and the worker that drives it).
+"""
 
 from __future__ import annotations
 

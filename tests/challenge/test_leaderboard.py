@@ -99,5 +99,6 @@ def test_combined_ranking_weights_the_hidden_phase(tmp_path):
     assert list(table["team"]) == ["bob", "alice"]
     # per phase: the Dice winner has mean rank (1 + 1.5 + 1.5 + 1.5) / 4, the other (2 + 1.5 + 1.5 + 1.5) / 4
     scores = table.set_index("team")["score"]
-    assert np.isclose(scores["bob"], (1.625 * 1 + 1.375 * 4) / 5) and np.isclose(scores["alice"], (1.375 + 1.625 * 4) / 5)
+    assert np.isclose(scores["bob"], (1.625 * 1 + 1.375 * 4) / 5)
+    assert np.isclose(scores["alice"], (1.375 * 1 + 1.625 * 4) / 5)
     db.dispose()

@@ -1,4 +1,4 @@
-"""``schemathesis run --checks all`` against the server's OpenAPI schema passes (the JSON API, lesionkit.challenge.routes)."""
+"""``schemathesis run --checks all`` against the OpenAPI schema passes (the JSON API of lesionkit.challenge.routes)."""
 
 from __future__ import annotations
 

@@ -86,7 +86,8 @@ def test_another_users_submission_is_hidden(client, challenge_db, tmp_path):
     sign_up(client, "erin")
     assert client.get(location).status_code == 404
     sid = location.rsplit("/", 1)[1]
-    assert client.get(f"/api/submissions/{sid}", headers={"Authorization": f"Bearer {_token(client)}"}).status_code == 404
+    erin = {"Authorization": f"Bearer {_token(client)}"}
+    assert client.get(f"/api/submissions/{sid}", headers=erin).status_code == 404
     assert client.get(f"/api/submissions/{sid}", headers={"Authorization": f"Bearer {token_dave}"}).status_code == 200
 
 

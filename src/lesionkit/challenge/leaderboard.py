@@ -111,9 +111,32 @@ def _entry_frame(entries: list[Submission]) -> pd.DataFrame:
     }).set_index("team")
 
 
+_CACHE: dict[tuple, pd.DataFrame] = {}
+_CACHE_SIZE = 64
+
+
+def _cache_key(session: Session, phase: Phase, n_resamples: int, seed: int) -> tuple:
+    """What a leaderboard depends on: the phase's rules and every live submission's id and scoring time."""
+    scored = session.execute(
+        select(Submission.id, Submission.scored_at)
+        .where(Submission.phase_id == phase.id, Submission.status.in_(LIVE), Submission.scored_at.is_not(None))
+    ).all()
+    return (phase.id, phase.entry_policy, tuple(phase.metrics), n_resamples, seed, tuple(sorted(scored)))
+
+
 def phase_leaderboard(session: Session, phase: Phase, n_resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
     """The phase's leaderboard, best first: mean-rank ``rank`` and ``score``, metric means, and the
-    rank-then-aggregate place with its bootstrap interval."""
+    rank-then-aggregate place with its bootstrap interval. Cached until a submission is (re)scored, so
+    readers under load cost one small query each."""
+    key = _cache_key(session, phase, n_resamples, seed)
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = _compute_leaderboard(session, phase, n_resamples, seed)
+    return _CACHE[key].copy()
+
+
+def _compute_leaderboard(session: Session, phase: Phase, n_resamples: int, seed: int) -> pd.DataFrame:
     entries = phase_entries(session, phase)
     if not entries:
         return pd.DataFrame()

@@ -440,7 +440,8 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 
 def _phase_out(phase: Phase, user: User | None) -> PhaseOut:
     return PhaseOut(name=phase.name, title=phase.title, open=phases.is_open(phase), opens_at=_utc(phase.opens_at),
-                    closes_at=_utc(phase.closes_at), parent=phase.parent.name if phase.parent else None, hidden=phase.hidden,
+                    closes_at=_utc(phase.closes_at), parent=phase.parent.name if phase.parent else None,
+                    hidden=phase.hidden,
                     leaderboard_visible=phases.leaderboard_visible(phase, user),
                     per_case_results=phases.per_case_visible(phase, user), cases=len(phase.cases),
                     max_submissions=phase.max_submissions, window_hours=phase.window_hours, weight=phase.weight,

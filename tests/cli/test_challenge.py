@@ -73,3 +73,8 @@ def test_help_lists_challenge(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "challenge" in capsys.readouterr().out
+
+
+def test_serve_on_an_empty_database_exits_2(tmp_path, capsys):
+    assert main(["challenge", "serve", str(tmp_path / "empty.db")]) == 2
+    assert "lesionkit challenge init" in capsys.readouterr().out

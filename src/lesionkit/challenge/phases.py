@@ -73,7 +73,12 @@ class PhaseSettings:
 
 
 def get_challenge(session: Session) -> Challenge:
-    challenge = session.scalar(select(Challenge).order_by(Challenge.id))
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        challenge = session.scalar(select(Challenge).order_by(Challenge.id))
+    except (OperationalError, ProgrammingError):  # no tables: not a challenge database
+        challenge = None
     if challenge is None:
         raise LookupError("this database holds no challenge; run `lesionkit challenge init` first")
     return challenge

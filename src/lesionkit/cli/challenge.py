@@ -142,7 +142,11 @@ def _serve(args: argparse.Namespace) -> int:
     from lesionkit.challenge.server import serve
     from lesionkit.web.database import Database
 
-    serve(Database(args.db), args.host, args.port, args.secure_cookies)
+    try:
+        serve(Database(args.db), args.host, args.port, args.secure_cookies)
+    except LookupError as error:  # no challenge in this database yet
+        print(f"lesionkit challenge serve: {error}")
+        return 2
     return 0
 
 

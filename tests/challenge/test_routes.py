@@ -26,7 +26,22 @@ def _set_phase(db, **values) -> None:  # noqa: ANN001
             setattr(phase, key, value)
 
 
-def test_sign_up_upload_score_leaderboard(client, challenge_db, tmp_path):
+@pytest.fixture
+def engine_client(tmp_path, db_url):
+    """A client of a server on each real engine (SQLite and PostgreSQL)."""
+    from fastapi.testclient import TestClient
+
+    from lesionkit.challenge.server import create_challenge_app
+    from tests.challenge.conftest import make_challenge
+
+    db = make_challenge(tmp_path, db_url)
+    with TestClient(create_challenge_app(db)) as test_client:
+        yield test_client, db
+    db.dispose()
+
+
+def test_sign_up_upload_score_leaderboard(engine_client, tmp_path):
+    client, challenge_db = engine_client
     sign_up(client, "alice")
     response = upload(client, predictions_zip(tmp_path, 1, ["r001s001", "r001s002"]))
     assert response.status_code == 303

@@ -1,4 +1,4 @@
-"""Scoring an archive against the hidden truth: matching layouts, missing and extra files (lesionkit.challenge.scoring)."""
+"""Scoring an archive against the hidden truth: layouts, missing and extra files (lesionkit.challenge.scoring)."""
 
 from __future__ import annotations
 

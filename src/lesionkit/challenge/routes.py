@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from lesionkit.challenge import charts, jobs, leaderboard, phases
 from lesionkit.challenge.scoring import SCORER_VERSION
-from lesionkit.challenge.submissions import SubmissionRefused, UploadTooLarge, can_view, create_submission
+from lesionkit.challenge.submissions import SubmissionRefused, UploadTooLarge, can_view, submit
 from lesionkit.challenge.submissions import submissions_left as _left
 from lesionkit.challenge.tables import Job, Phase, Submission
 from lesionkit.metrics import METRIC_KEYS
@@ -234,13 +234,13 @@ def _submit(request: Request, user: User, phase_name: str, stream, form) -> int:
     with _db(request).write() as session:
         auth.check_rate(session, f"upload:{user.id}", UPLOADS_PER_10_MIN, dt.timedelta(minutes=10))
         auth.record_rate_event(session, f"upload:{user.id}")
-    with _db(request).write() as session:
-        phase = _phase_or_404(session, phase_name)
-        submission = create_submission(session, phase, session.get(User, user.id), stream,
-                                       str(form.get("method", "")), str(form.get("description", "")),
-                                       str(form.get("code_url", "")))
-        log.info("submission %d queued for phase %s", submission.id, phase_name)
-        return submission.id
+    try:
+        submission_id = submit(_db(request), phase_name, user.id, stream, str(form.get("method", "")),
+                               str(form.get("description", "")), str(form.get("code_url", "")))
+    except LookupError:
+        raise HTTPException(404, "no such phase") from None
+    log.info("submission %d queued for phase %s", submission_id, phase_name)
+    return submission_id
 
 
 @pages.get("/submissions/{submission_id}", response_class=HTMLResponse)

@@ -17,9 +17,19 @@ from lesionkit.challenge.phases import get_challenge, is_open
 from lesionkit.challenge.scoring import uploads_folder
 from lesionkit.challenge.tables import Phase, Submission
 from lesionkit.io import atomic_path
+from lesionkit.web.database import Database
 from lesionkit.web.tables import User, utcnow
 
-__all__ = ["SubmissionRefused", "UploadTooLarge", "can_view", "create_submission", "save_upload", "submissions_left"]
+__all__ = [
+    "SubmissionRefused",
+    "UploadTooLarge",
+    "can_view",
+    "check_may_submit",
+    "create_submission",
+    "save_upload",
+    "submissions_left",
+    "submit",
+]
 
 #: States that use up the submission limit.
 COUNTED = ("queued", "scoring", "scored")
@@ -82,9 +92,7 @@ def check_may_submit(session: Session, phase: Phase, user: User) -> None:
         )
 
 
-def create_submission(session: Session, phase: Phase, user: User, upload: BinaryIO, method: str, description: str,
-                      code_url: str) -> Submission:
-    """Check the rules, store the upload and queue it for scoring (inside the caller's write transaction)."""
+def _clean_metadata(method: str, description: str, code_url: str) -> tuple[str, str, str]:
     method, description, code_url = method.strip(), description.strip(), code_url.strip()
     if not method or len(method) > 120:
         raise SubmissionRefused("a method name (1–120 characters) is required")
@@ -92,9 +100,49 @@ def create_submission(session: Session, phase: Phase, user: User, upload: Binary
         raise SubmissionRefused("a description (1–5000 characters) is required")
     if not _URL.match(code_url) or len(code_url) > 500:
         raise SubmissionRefused("a public code URL (http:// or https://) is required")
+    return method, description, code_url
+
+
+def create_submission(session: Session, phase: Phase, user: User, upload: BinaryIO, method: str, description: str,
+                      code_url: str) -> Submission:
+    """Check the rules, store the upload and queue it for scoring, all inside the caller's write transaction
+    (a script's call; the server uses :func:`submit`, which copies the upload outside the transaction)."""
+    method, description, code_url = _clean_metadata(method, description, code_url)
     check_may_submit(session, phase, user)
-    storage = get_challenge(session).storage
-    archive_name, size = save_upload(upload, storage, phase.max_upload_bytes)
+    archive_name, size = save_upload(upload, get_challenge(session).storage, phase.max_upload_bytes)
+    return _record(session, phase, user, archive_name, size, method, description, code_url)
+
+
+def submit(db: Database, phase_name: str, user_id: int, upload: BinaryIO, method: str, description: str,
+           code_url: str) -> int:
+    """The server's submission: rules checked, the upload copied into storage with no database lock held
+    (SQLite has one writer; a large upload must not stall the workers' heartbeats), then the rules checked
+    again and the submission queued in one short write transaction. Returns the submission id."""
+    method, description, code_url = _clean_metadata(method, description, code_url)
+    with db.read() as session:
+        phase, user = _phase_named(session, phase_name), session.get(User, user_id)
+        check_may_submit(session, phase, user)
+        storage, limit = get_challenge(session).storage, phase.max_upload_bytes
+    archive_name, size = save_upload(upload, storage, limit)
+    try:
+        with db.write() as session:
+            phase, user = _phase_named(session, phase_name), session.get(User, user_id)
+            check_may_submit(session, phase, user)  # a parallel upload may have used the last slot
+            return _record(session, phase, user, archive_name, size, method, description, code_url).id
+    except BaseException:
+        (uploads_folder(storage) / archive_name).unlink(missing_ok=True)
+        raise
+
+
+def _phase_named(session: Session, name: str) -> Phase:
+    phase = session.scalar(select(Phase).where(Phase.name == name))
+    if phase is None:
+        raise LookupError(f"no phase {name!r}")
+    return phase
+
+
+def _record(session: Session, phase: Phase, user: User, archive_name: str, size: int, method: str, description: str,
+            code_url: str) -> Submission:
     submission = Submission(
         phase_id=phase.id, user_id=user.id, team_id=user.team_id, team_name=user.team_name, method=method,
         description=description, code_url=code_url, archive_name=archive_name, upload_bytes=size,

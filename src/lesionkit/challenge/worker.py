@@ -32,8 +32,11 @@ def work_one(db: Database, worker: str | None = None, lease_seconds: float = 60.
 
     def beat() -> None:
         while not stop.wait(lease_seconds / 3):
-            if not heartbeat(db, job_id, worker, lease_seconds):
-                return
+            try:
+                if not heartbeat(db, job_id, worker, lease_seconds):
+                    return
+            except Exception as error:  # a busy database: try again at the next beat, the lease has slack
+                log.warning("job %d: heartbeat failed (%s)", job_id, type(error).__name__)
 
     thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
     thread.start()

@@ -135,9 +135,9 @@ def main() -> None:
         run_worker(db, once=True)
         port = free_port()
         env = dict(os.environ)
-        cli = [sys.executable, "-m", "lesionkit", "challenge"]
+        cli = [sys.executable, "-m", "lesionkit.cli", "challenge"]
         server = subprocess.Popen([*cli, "serve", db_path, "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  stdout=subprocess.DEVNULL, stderr=(work / "server.log").open("w"))
         worker = subprocess.Popen([*cli, "worker", db_path, "--poll", "0.2"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -145,12 +145,15 @@ def main() -> None:
 
             url = f"http://127.0.0.1:{port}"
             scored = select(func.count()).select_from(Submission).where(Submission.status == "scored")
-            for _ in range(200):
+            deadline = time.monotonic() + 120
+            while True:
                 try:
-                    if httpx.get(url + "/api/phases", timeout=1).status_code == 200:
+                    if httpx.get(url + "/api/phases", timeout=2).status_code == 200:
                         break
                 except httpx.HTTPError:
-                    time.sleep(0.1)
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("the server did not start") from None
+                    time.sleep(0.2)
             with db.read() as session:
                 before = session.scalar(scored)
             result = asyncio.run(run_clients(url, args.clients, args.seconds, token, predictions(truths, 99)))

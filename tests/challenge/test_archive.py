@@ -145,7 +145,7 @@ def test_huge_header_is_refused_before_decompressing(tmp_path, monkeypatch):
     (gzip.compress(b"just some text, certainly not a NIfTI header" * 20), "not a single-file NIfTI-1"),
     (b"\x1f\x8b\x08\x00garbage", "corrupt gzip"),
     (b"short", "shorter than a NIfTI header"),
-])
+], ids=["text", "bad-gzip", "short"])
 def test_non_nifti_refused(tmp_path, payload, problem):
     with pytest.raises(InvalidInputError, match=problem):
         read_mask(write(tmp_path, "fake_mask.nii.gz", payload), GRID)

@@ -156,7 +156,11 @@ def test_cookies_are_httponly_and_samesite(client):
                            follow_redirects=False)
     cookie = response.headers["set-cookie"]
     assert "lk_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
-    assert "HttpOnly" in client.get("/login", cookies={}).headers.get("set-cookie", "HttpOnly")
+    client.cookies.clear()
+    csrf_cookie = client.get("/login").headers["set-cookie"]
+    assert "lk_csrf=" in csrf_cookie and "HttpOnly" in csrf_cookie and "SameSite=strict" in csrf_cookie
+    page = client.get("/login")
+    assert "default-src 'self'" in page.headers["content-security-policy"] and page.headers["x-frame-options"] == "DENY"
 
 
 def test_repeated_failed_logins_are_rate_limited(client):

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 pytest.importorskip("pwdlib")
+pytest.importorskip("sqlalchemy")
 
 from sqlalchemy import select  # noqa: E402
 

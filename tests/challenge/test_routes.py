@@ -204,7 +204,7 @@ def test_invalid_and_failed_submissions_do_not_count(client, challenge_db, tmp_p
     assert refused.status_code == 409 and "limit reached" in refused.text
 
 
-def test_closed_phase_and_parent_phase(client, challenge_db, tmp_path):
+def test_closed_and_not_yet_open_phases(client, challenge_db, tmp_path):
     sign_up(client, "olga")
     _set_phase(challenge_db, closes_at=utcnow() - dt.timedelta(hours=1))
     assert upload(client, predictions_zip(tmp_path)).status_code == 409
@@ -229,3 +229,17 @@ def test_hidden_leaderboard_before_close(client, challenge_db, tmp_path):
                       ).json()["cases"] is None
     _set_phase(challenge_db, closes_at=utcnow() - dt.timedelta(seconds=1))
     assert "pia" in client.get("/phases/test/leaderboard").text
+
+
+def test_parent_phase_must_be_passed_first(client, challenge_db, tmp_path):
+    from lesionkit.challenge.phases import PhaseSettings, add_phase
+    from tests.challenge.conftest import write_truth
+
+    add_phase(challenge_db, "final", write_truth(tmp_path / "truth-final"), PhaseSettings(parent="test"))
+    sign_up(client, "quinn")
+    refused = upload(client, predictions_zip(tmp_path), phase="final")
+    assert refused.status_code == 409 and "scored submission to phase test is needed first" in refused.text
+    upload(client, predictions_zip(tmp_path), phase="test")
+    assert upload(client, predictions_zip(tmp_path), phase="final").status_code == 409  # queued is not scored
+    work_one(challenge_db)
+    assert upload(client, predictions_zip(tmp_path), phase="final").status_code == 303

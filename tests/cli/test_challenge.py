@@ -49,6 +49,22 @@ def test_init_token_submit_worker_rescore(tmp_path, capsys):
     assert main(["challenge", "worker", db, "--once"]) == 0
     assert "1 job(s) processed" in capsys.readouterr().out
     assert main(["challenge", "rescore", db, "--phase", "nope"]) == 2
+    # a corrected truth: every submission is scored again against it
+    import nibabel as nib
+    import numpy as np
+
+    from lesionkit.challenge.tables import Submission
+
+    for path in truth.rglob("*_mask.nii.gz"):
+        nib.save(nib.Nifti1Image(np.roll(np.asanyarray(nib.load(path).dataobj), 1, axis=0), nib.load(path).affine),
+                 path)
+    with database.read() as session:
+        before = session.get(Submission, 1).summary["dice"]
+    assert main(["challenge", "rescore", db, "--phase", "test", "--truth", str(truth)]) == 0
+    assert main(["challenge", "worker", db, "--once"]) == 0
+    with database.read() as session:
+        submission = session.get(Submission, 1)
+        assert submission.truth_version == 2 and submission.summary["dice"] > before
     database.dispose()
 
 

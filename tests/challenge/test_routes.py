@@ -243,3 +243,31 @@ def test_parent_phase_must_be_passed_first(client, challenge_db, tmp_path):
     assert upload(client, predictions_zip(tmp_path), phase="final").status_code == 409  # queued is not scored
     work_one(challenge_db)
     assert upload(client, predictions_zip(tmp_path), phase="final").status_code == 303
+
+
+def test_public_test_images_are_served_and_nothing_else(tmp_path):
+    import nibabel as nib
+    import numpy as np
+    from fastapi.testclient import TestClient
+
+    from lesionkit.challenge.phases import PhaseSettings, add_phase
+    from lesionkit.challenge.schema import upgrade_database
+    from lesionkit.challenge.server import create_challenge_app
+    from lesionkit.web.database import Database
+    from tests.challenge.conftest import AFFINE, write_truth
+
+    images = tmp_path / "images" / "sub-r001s001" / "ses-1" / "anat"
+    images.mkdir(parents=True)
+    nib.save(nib.Nifti1Image(np.ones((20, 20, 20), np.float32), AFFINE), images / "sub-r001s001_ses-1_T1w.nii.gz")
+    db = Database(str(tmp_path / "c.db"))
+    upgrade_database(db)
+    add_phase(db, "test", write_truth(tmp_path / "truth"), PhaseSettings(), storage=tmp_path / "store",
+              images=tmp_path / "images")
+    with TestClient(create_challenge_app(db)) as client:
+        page = client.get("/phases/test").text
+        assert "sub-r001s001_ses-1_T1w.nii.gz" in page
+        image = client.get("/phases/test/images/sub-r001s001_ses-1_T1w.nii.gz")
+        assert image.status_code == 200 and image.content[:2] == b"\x1f\x8b"
+        for name in ("sub-r001s002_ses-1_T1w.nii.gz", "..%2F..%2Fc.db", "%2E%2E%2Ftruth"):
+            assert client.get(f"/phases/test/images/{name}").status_code == 404
+    db.dispose()

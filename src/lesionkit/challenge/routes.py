@@ -9,7 +9,9 @@ tokens. Hidden truth never reaches a route: scoring stores metrics only, and per
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
@@ -163,7 +165,7 @@ async def logout(request: Request):  # noqa: ANN201
 
 
 @pages.get("/account", response_class=HTMLResponse)
-def account(request: Request, flash: str | None = None):  # noqa: ANN201
+def account(request: Request):  # noqa: ANN201
     user = _need_user(request)
     return render(request, "account.html", {"user": user, "new_token": None})
 
@@ -310,8 +312,6 @@ def phase_image(request: Request, name: str, image: str):  # noqa: ANN201
         if image not in names:
             raise HTTPException(404, "no such image")
         folder = phases.get_challenge(session).storage
-    from pathlib import Path
-
     return FileResponse(Path(folder) / "images" / phase.name / image, media_type="application/gzip")
 
 
@@ -477,8 +477,6 @@ def api_leaderboard(request: Request, name: str) -> list[dict[str, float | int |
         if not phases.leaderboard_visible(phase, user):
             raise HTTPException(403, f"the leaderboard of phase {phase.name} is published when the phase closes")
         table = leaderboard.phase_leaderboard(session, phase)
-    import json
-
     return json.loads(leaderboard.leaderboard_json(table))
 
 

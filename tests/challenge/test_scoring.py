@@ -83,3 +83,28 @@ def test_scratch_folder_removed_even_on_error(db, tmp_path):
     with pytest.raises(InvalidInputError):
         _score(db, archive)
     assert not list((tmp_path / "store").glob("unpack-*"))
+
+
+def test_official_derivative_layout_and_unreadable_names(db, tmp_path):
+    root = "derivatives/atlas2_prediction/sub-r001s001/ses-1/anat/"
+    archive = _archive(tmp_path, {
+        "derivatives/atlas2_prediction/dataset_description.json": b"{}",
+        root + "sub-r001s001_ses-1_space-MNI152NLin2009aSym_label-L_mask.nii.gz": prediction("r001s001"),
+        "sub-r001s002_ses-1_desc-brain_mask.nii.gz": prediction("r001s002"),  # a brain mask: not a lesion mask
+        "__MACOSX/._sub-r001s003_ses-1_mask.nii.gz": b"resource fork",
+    })
+    result = _score(db, archive)
+    assert result.cases[0].metrics["dice"] > 0.5 and not result.cases[0].missing
+    assert result.missing == ["sub-r001s002_ses-1", "sub-r001s003_ses-1"]
+    assert result.extra == ["__MACOSX/._sub-r001s003_ses-1_mask.nii.gz",
+                            "derivatives/atlas2_prediction/dataset_description.json",
+                            "sub-r001s002_ses-1_desc-brain_mask.nii.gz"]
+
+
+def test_errors_never_show_server_paths(db, tmp_path):
+    archive = _archive(tmp_path, {"sub-r001s001_ses-1_T1w.nii.gz": prediction("r001s001"),
+                                  "x/sub-r001s001_ses-1_T1w.nii.gz": prediction("r001s001")})
+    with pytest.raises(InvalidInputError) as error:
+        _score(db, archive)
+    assert "second T1w image" in str(error.value)
+    assert str(tmp_path) not in str(error.value) and "unpack-" not in str(error.value)

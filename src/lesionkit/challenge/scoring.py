@@ -69,22 +69,41 @@ def _grid(phase: Phase) -> Grid:
     return Grid(tuple(phase.grid_shape), np.array(phase.grid_affine, dtype=float))  # type: ignore[arg-type]
 
 
+def _relative(error: InvalidInputError, folder: Path) -> InvalidInputError:
+    """The same error with the scratch folder cut out of it (server paths are never shown)."""
+    prefix = str(folder) + "/"
+    path = str(error.path).replace(prefix, "") if error.path is not None else None
+    return InvalidInputError(path, error.problem.replace(prefix, ""))
+
+
 def _predictions(folder: Path, files: list[str]) -> tuple[list[Case], list[str]]:
-    """Cases (by subject and session) of the unpacked NIfTI files, and the files that are no prediction."""
-    nifti = [f for f in files if f.endswith((".nii", ".nii.gz"))]
-    extra = [f for f in files if f not in nifti]
-    if not nifti:
-        return [], extra
-    preds = []
-    for case in load_cohort(folder, space=None, default_role="mask"):
-        if case.mask is None:
-            extra.extend(str(p.relative_to(folder)) for p in (case.t1w, case.probseg) if p is not None)
-            continue
-        if len(case.mask_parts) > 1:
-            second = case.mask_parts[1].relative_to(folder)
-            raise InvalidInputError(str(second), f"is a second prediction for {case.id}")
-        preds.append(case)
-    return preds, extra
+    """Cases (by subject and session) of the unpacked masks, and the files that are no prediction.
+
+    Read with :func:`lesionkit.io.load_cohort` from the archive's root and from every BIDS derivative dataset
+    in it (the official ``derivatives/atlas2_prediction/sub-*/ses-*/anat/*_mask.nii.gz`` layout)."""
+    if not any(f.endswith((".nii", ".nii.gz")) for f in files):
+        return [], list(files)
+    roots = [folder, *sorted(p for p in folder.rglob("derivatives/*") if p.is_dir())]
+    preds: list[Case] = []
+    seen: set[tuple[str, str | None]] = set()
+    for root in roots:
+        try:
+            cases = load_cohort(root, space=None, default_role="mask")
+        except InvalidInputError as error:
+            if "no cases found" in error.problem:
+                continue
+            raise _relative(error, folder) from None
+        for case in cases:
+            if case.mask is None:
+                continue
+            key = (case.subject, case.session)
+            if len(case.mask_parts) > 1 or key in seen:
+                second = case.mask_parts[1] if len(case.mask_parts) > 1 else case.mask
+                raise InvalidInputError(str(second.relative_to(folder)), f"is a second prediction for {case.id}")
+            seen.add(key)
+            preds.append(case)
+    used = {str(c.mask.relative_to(folder)) for c in preds}
+    return preds, [f for f in files if f not in used]
 
 
 def score_archive(archive: Path, phase: Phase, storage: Path, display_name: str = "upload") -> Scoring:

@@ -174,7 +174,7 @@ def score_job(db: Database, job_id: int, worker: str) -> str:
             sub.status, sub.error = "invalid", str(error)
             sub.results.clear()
             sub.summary, sub.scored_at = {}, None
-            job.status, job.finished_at, job.error = "done", utcnow(), str(error)
+            job.status, job.finished_at, job.error, job.lease_expires_at = "done", utcnow(), str(error), None
         log.info("submission %d invalid", submission_id)
         return "invalid"
     with db.write() as session:
@@ -190,7 +190,7 @@ def score_job(db: Database, job_id: int, worker: str) -> str:
         sub.missing_cases, sub.extra_files, sub.warnings = scoring.missing, scoring.extra, scoring.warnings[:50]
         sub.scorer_version, sub.truth_version, sub.scored_at = SCORER_VERSION, truth_version, utcnow()
         sub.timings = scoring.timings
-        job.status, job.finished_at, job.error = "done", utcnow(), None
+        job.status, job.finished_at, job.error, job.lease_expires_at = "done", utcnow(), None, None
     log.info("submission %d scored: %d cases in %.1f s", submission_id, len(scoring.cases),
              scoring.timings["total_s"])
     return "scored"

@@ -48,6 +48,7 @@ def create_app(title: str, db: Database, routers: Sequence, template_dirs: Itera
     app = FastAPI(title=title, version=__version__, description=description, docs_url="/api/docs", redoc_url=None)
     loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in [*template_dirs, TEMPLATES]])
     env = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html"]))
+    env.filters["when"] = lambda value: value.strftime("%Y-%m-%d %H:%M") if value else "—"  # UTC, to the minute
     app.state.db, app.state.templates = db, Jinja2Templates(env=env)
     app.state.secure_cookies, app.state.title = secure_cookies, title
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

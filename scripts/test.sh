@@ -3,6 +3,14 @@
 # Extra arguments go to pytest (e.g. `-m slow` for the end-to-end tests).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# System packages the challenge-server tests use (a real PostgreSQL server, headless chromium), on Debian.
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
 source "$root/scripts/_venv.sh" "$root/.venv-test" "test"
 cd "$root"
 "$root/.venv-test/bin/ruff" check src tests benchmarks

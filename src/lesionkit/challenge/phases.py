@@ -1,0 +1,229 @@
+"""Organiser operations: create the challenge, add phases with their hidden truth, change settings, and the
+rules that follow from them (open now? leaderboard visible? per-case results shown?)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lesionkit.challenge.tables import Challenge, Phase, TruthCase
+from lesionkit.challenge.truth import store_truth, truth_folder
+from lesionkit.io import InvalidInputError, load_cohort
+from lesionkit.metrics import ATLAS_RANKING_METRICS, METRIC_KEYS
+from lesionkit.web.database import Database
+from lesionkit.web.tables import User, utcnow
+
+__all__ = [
+    "PhaseSettings",
+    "add_phase",
+    "get_challenge",
+    "get_phase",
+    "is_open",
+    "leaderboard_visible",
+    "per_case_visible",
+    "replace_truth",
+    "update_phase",
+]
+
+log = logging.getLogger("lesionkit.challenge")
+_PHASE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+@dataclass
+class PhaseSettings:
+    """What an organiser sets for a phase (see ``lesionkit challenge init --help``)."""
+
+    title: str = ""
+    opens_at: dt.datetime | None = None
+    closes_at: dt.datetime | None = None
+    parent: str | None = None
+    hidden: bool = False
+    leaderboard_now: bool | None = None
+    """None: shown now unless the phase is hidden (then only after close)."""
+    show_per_case: bool | None = None
+    """None: shown unless the phase is hidden (grand-challenge issue 547: per-case scores leak the truth)."""
+    max_submissions: int = 5
+    window_hours: float = 24.0
+    weight: float | None = None
+    """Weight in the combined ranking; None: 4 for a hidden phase (as ATLAS and ISLES'22), else 1."""
+    metrics: list[str] = field(default_factory=lambda: list(ATLAS_RANKING_METRICS))
+    entry_policy: str = "best"
+    max_upload_bytes: int = 512 * 2**20
+    max_unpacked_bytes: int = 2 * 2**30
+    max_members: int = 2000
+
+    def check(self) -> None:
+        if self.entry_policy not in ("best", "latest"):
+            raise ValueError("entry policy must be 'best' or 'latest'")
+        unknown = set(self.metrics) - set(METRIC_KEYS)
+        if unknown or not self.metrics:
+            raise ValueError(f"unknown ranking metrics {sorted(unknown)}; choose from {', '.join(METRIC_KEYS)}")
+        if self.max_submissions < 1 or self.window_hours <= 0:
+            raise ValueError("submission limit and window must be positive")
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            raise ValueError("a phase must close after it opens")
+
+
+def get_challenge(session: Session) -> Challenge:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        challenge = session.scalar(select(Challenge).order_by(Challenge.id))
+    except (OperationalError, ProgrammingError):  # no tables: not a challenge database
+        challenge = None
+    if challenge is None:
+        raise LookupError("this database holds no challenge; run `lesionkit challenge init` first")
+    return challenge
+
+
+def get_phase(session: Session, name: str) -> Phase | None:
+    return session.scalar(select(Phase).where(Phase.name == name))
+
+
+def _truth_cases(truth: Path):  # noqa: ANN202
+    cases = [c for c in load_cohort(truth, space=None) if c.mask or c.mask_parts]
+    if not cases:
+        raise InvalidInputError(truth, "holds no lesion masks")
+    ids = [c.id for c in cases]
+    if len(set(ids)) != len(ids):
+        raise InvalidInputError(truth, "holds several masks for one subject and session (several spaces?)")
+    return cases
+
+
+def _import_truth(session: Session, phase: Phase, storage: Path, truth: Path, images: Path | None) -> None:
+    folder = truth_folder(storage, phase.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    cases = _truth_cases(truth)
+    image_cases = {c.id: c for c in load_cohort(images, space=None)} if images else {}
+    grid = None
+    for case in cases:
+        name, affine, shape = store_truth(case, folder)
+        if grid is None:
+            grid = (affine, shape)
+            phase.grid_shape, phase.grid_affine = list(shape), np.asarray(affine).tolist()
+            phase.spacing = [float(v) for v in np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)]
+        elif tuple(shape) != tuple(grid[1]) or not np.allclose(affine, grid[0], atol=1e-3):
+            # Names the case id only: the truth's own paths are never echoed.
+            raise InvalidInputError(None, f"true mask of {case.id} is on another grid than the first case")
+        image_name = None
+        image = image_cases.get(case.id)
+        if image is not None and image.t1w is not None:
+            image_name = f"{case.id}_T1w.nii.gz"
+            (storage / "images" / phase.name).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(image.t1w, storage / "images" / phase.name / image_name)
+        session.add(TruthCase(phase_id=phase.id, case_id=case.id, subject=case.subject, session=case.session,
+                              storage_name=name, image_name=image_name))
+
+
+def add_phase(db: Database, name: str, truth: Path | str, settings: PhaseSettings | None = None,
+              challenge_name: str | None = None, storage: Path | str | None = None,
+              images: Path | str | None = None) -> int:
+    """Create the challenge if needed and add phase ``name`` with its hidden truth; returns the phase id."""
+    settings = settings or PhaseSettings()
+    settings.check()
+    if not _PHASE_NAME.match(name):
+        raise ValueError("phase name: lower-case letters, digits, '-' or '_' (at most 40)")
+    with db.write() as session:
+        challenge = session.scalar(select(Challenge))
+        if challenge is None:
+            if storage is None:
+                raise ValueError("a new challenge needs a storage folder")
+            challenge = Challenge(name=challenge_name or "Lesion segmentation challenge",
+                                  storage=str(Path(storage).resolve()))
+            session.add(challenge)
+        elif challenge_name:
+            challenge.name = challenge_name
+        if get_phase(session, name) is not None:
+            raise ValueError(f"phase {name!r} exists already")
+        parent = None
+        if settings.parent:
+            parent = get_phase(session, settings.parent)
+            if parent is None:
+                raise ValueError(f"parent phase {settings.parent!r} does not exist")
+        phase = Phase(name=name, title=settings.title or name, grid_shape=[], grid_affine=[], spacing=[])
+        _apply(phase, settings, parent)
+        session.add(phase)
+        session.flush()
+        _import_truth(session, phase, Path(challenge.storage), Path(truth), Path(images) if images else None)
+        log.info("phase %s created with %d hidden cases", name, len(phase.cases))
+        return phase.id
+
+
+def _apply(phase: Phase, settings: PhaseSettings, parent: Phase | None) -> None:
+    phase.opens_at, phase.closes_at = settings.opens_at, settings.closes_at
+    phase.parent_id = parent.id if parent is not None else None
+    phase.hidden = settings.hidden
+    phase.leaderboard_now = (not settings.hidden) if settings.leaderboard_now is None else settings.leaderboard_now
+    phase.show_per_case = (not settings.hidden) if settings.show_per_case is None else settings.show_per_case
+    phase.max_submissions, phase.window_hours = settings.max_submissions, settings.window_hours
+    phase.weight = (4.0 if settings.hidden else 1.0) if settings.weight is None else settings.weight
+    phase.metrics, phase.entry_policy = list(settings.metrics), settings.entry_policy
+    phase.max_upload_bytes, phase.max_unpacked_bytes = settings.max_upload_bytes, settings.max_unpacked_bytes
+    phase.max_members = settings.max_members
+
+
+def update_phase(session: Session, phase: Phase, **changes) -> None:
+    """Change a phase's settings (the admin page); the names are :class:`PhaseSettings` fields."""
+    settings = settings_of(phase)
+    for key, value in changes.items():
+        if not hasattr(settings, key):
+            raise ValueError(f"unknown phase setting {key!r}")
+        setattr(settings, key, value)
+    settings.check()
+    parent = get_phase(session, settings.parent) if settings.parent else None
+    if settings.parent and (parent is None or parent.id == phase.id):
+        raise ValueError(f"parent phase {settings.parent!r} is not another existing phase")
+    _apply(phase, settings, parent)
+
+
+def settings_of(phase: Phase) -> PhaseSettings:
+    return PhaseSettings(
+        title=phase.title, opens_at=phase.opens_at, closes_at=phase.closes_at,
+        parent=phase.parent.name if phase.parent is not None else None, hidden=phase.hidden,
+        leaderboard_now=phase.leaderboard_now, show_per_case=phase.show_per_case,
+        max_submissions=phase.max_submissions, window_hours=phase.window_hours, weight=phase.weight,
+        metrics=list(phase.metrics), entry_policy=phase.entry_policy, max_upload_bytes=phase.max_upload_bytes,
+        max_unpacked_bytes=phase.max_unpacked_bytes, max_members=phase.max_members,
+    )
+
+
+def replace_truth(db: Database, name: str, truth: Path | str) -> None:
+    """Replace a phase's hidden truth (a corrected reference); call :func:`jobs.rescore_phase` after it."""
+    with db.write() as session:
+        phase = get_phase(session, name)
+        if phase is None:
+            raise ValueError(f"no phase {name!r}")
+        storage = Path(get_challenge(session).storage)
+        old = [truth_folder(storage, phase.name) / c.storage_name for c in phase.cases]
+        for case in list(phase.cases):
+            session.delete(case)
+        session.flush()
+        _import_truth(session, phase, storage, Path(truth), None)
+        phase.truth_version += 1
+    for path in old:
+        path.unlink(missing_ok=True)
+
+
+def is_open(phase: Phase, now: dt.datetime | None = None) -> bool:
+    now = now or utcnow()
+    return (phase.opens_at is None or phase.opens_at <= now) and (phase.closes_at is None or now < phase.closes_at)
+
+
+def leaderboard_visible(phase: Phase, user: User | None, now: dt.datetime | None = None) -> bool:
+    """Organisers always; everyone else when the phase shows it now, or once the phase has closed."""
+    if user is not None and user.is_admin:
+        return True
+    now = now or utcnow()
+    return phase.leaderboard_now or (phase.closes_at is not None and now >= phase.closes_at)
+
+
+def per_case_visible(phase: Phase, user: User | None) -> bool:
+    return (user is not None and user.is_admin) or phase.show_per_case

@@ -1,0 +1,96 @@
+"""``lesionkit challenge``: init, token, worker, submit, rescore in-process (lesionkit.cli.challenge)."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+
+import pytest
+
+pytest.importorskip("fastapi")
+
+from lesionkit.cli import main  # noqa: E402
+from tests.challenge.conftest import LiveServer, write_predictions, write_truth  # noqa: E402
+
+
+def test_init_token_submit_worker_rescore(tmp_path, capsys):
+    db = str(tmp_path / "c.db")
+    truth = write_truth(tmp_path / "truth")
+    assert main(["challenge", "init", db, "--name", "CLI challenge", "--phase", "test", "--truth", str(truth),
+                 "--admin", "org", "--admin-email", "org@example.org"]) == 0
+    assert "phase test added" in capsys.readouterr().out
+    assert main(["challenge", "token", db, "--user", "org"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert token.startswith("lk_")
+    assert main(["challenge", "token", db, "--user", "nobody"]) == 2
+
+    from lesionkit.challenge.server import create_challenge_app
+    from lesionkit.challenge.worker import run_worker
+    from lesionkit.web.database import Database
+
+    database = Database(db)
+    stop = threading.Event()
+    worker = threading.Thread(target=run_worker, args=(database,), kwargs={"poll_seconds": 0.1, "stop": stop})
+    preds = write_predictions(tmp_path / "preds", subjects=["r001s001", "r001s002"])
+    with LiveServer(create_challenge_app(database)) as server:
+        worker.start()
+        code = main(["challenge", "submit", server.url, str(preds), "--token", token, "--phase", "test",
+                     "--method", "cli", "--description", "from the CLI", "--code-url", "https://example.org"])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        assert "submission 1: scored" in out and "dice:" in out and "sub-r001s003_ses-1" in out
+        assert main(["challenge", "submit", server.url, str(preds), "--token", "lk_wrong", "--phase", "test",
+                     "--method", "m", "--description", "d", "--code-url", "https://example.org"]) == 1
+        assert "upload refused (401)" in capsys.readouterr().out
+    stop.set()
+    worker.join(30)
+    assert main(["challenge", "rescore", db, "--phase", "test"]) == 0
+    assert "1 submission(s) queued" in capsys.readouterr().out
+    assert main(["challenge", "worker", db, "--once"]) == 0
+    assert "1 job(s) processed" in capsys.readouterr().out
+    assert main(["challenge", "rescore", db, "--phase", "nope"]) == 2
+    # a corrected truth: every submission is scored again against it
+    import nibabel as nib
+    import numpy as np
+
+    from lesionkit.challenge.tables import Submission
+
+    for path in truth.rglob("*_mask.nii.gz"):
+        nib.save(nib.Nifti1Image(np.roll(np.asanyarray(nib.load(path).dataobj), 1, axis=0), nib.load(path).affine),
+                 path)
+    with database.read() as session:
+        before = session.get(Submission, 1).summary["dice"]
+    assert main(["challenge", "rescore", db, "--phase", "test", "--truth", str(truth)]) == 0
+    assert main(["challenge", "worker", db, "--once"]) == 0
+    with database.read() as session:
+        submission = session.get(Submission, 1)
+        assert submission.truth_version == 2 and submission.summary["dice"] > before
+    database.dispose()
+
+
+def test_init_refuses_bad_input(tmp_path, capsys):
+    db = str(tmp_path / "c.db")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["challenge", "init", db, "--phase", "test", "--truth", str(empty)]) == 3
+    assert main(["challenge", "init", db, "--phase", "Bad Name", "--truth", str(write_truth(tmp_path / "t"))]) == 2
+    assert main(["challenge", "init", db, "--phase", "test", "--truth", str(tmp_path / "t"), "--admin", "x"]) == 2
+    assert "--admin needs --admin-email" in capsys.readouterr().out
+
+
+def test_missing_server_extra_exits_2(monkeypatch, capsys, tmp_path):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "fastapi" else real(name, *a))
+    assert main(["challenge", "worker", str(tmp_path / "c.db")]) == 2
+    assert "lesionkit[server]" in capsys.readouterr().out
+
+
+def test_help_lists_challenge(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "challenge" in capsys.readouterr().out
+
+
+def test_serve_on_an_empty_database_exits_2(tmp_path, capsys):
+    assert main(["challenge", "serve", str(tmp_path / "empty.db")]) == 2
+    assert "lesionkit challenge init" in capsys.readouterr().out

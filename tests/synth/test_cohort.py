@@ -97,3 +97,26 @@ def test_default_cohort_is_byte_identical_to_before(tmp_path):
     assert _tree_digest(tmp_path / "mni") == _DEFAULT_MNI
     generate_cohort(tmp_path / "both", 1, seed=1, resolution=2, space="both", progress=False)
     assert _tree_digest(tmp_path / "both") == _DEFAULT_BOTH
+
+
+def test_realistic_options_are_recorded_and_resumed(tmp_path):
+    import csv
+    import json
+
+    from lesionkit.cli import main
+    from lesionkit.synth.cohort import PARTICIPANT_COLUMNS, REALISM_COLUMNS
+
+    out = tmp_path / "real"
+    assert main(["synth", str(out), "--subjects", "2", "--seed", "2", "--resolution", "2", "--quiet",
+                 "--preset", "realistic", "--lesion-free-share", "0", "--skull-strip-share", "1"]) == 0
+    with (out / "Training" / "R001" / "participants.tsv").open() as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert tuple(rows[0]) == PARTICIPANT_COLUMNS + REALISM_COLUMNS
+    assert rows[0]["brain_extracted"] == "true" and 30 <= float(rows[0]["age"]) <= 85
+    description = json.loads((out / "Training" / "R001" / "dataset_description.json").read_text())
+    assert description["SynthOptions"]["lesion_shapes"] == "mixed"
+    before = _digest(out)
+    assert main(["synth", str(out), "--subjects", "2", "--seed", "2", "--resolution", "2", "--quiet",
+                 "--preset", "realistic", "--lesion-free-share", "0", "--skull-strip-share", "1"]) == 0
+    assert _digest(out) == before  # resumed: the records match
+    assert main(["synth", str(tmp_path / "bad"), "--skull-strip-share", "2", "--quiet"]) == 2

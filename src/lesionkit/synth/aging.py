@@ -6,9 +6,9 @@ cortical CSF and larger ventricles. A network trained only on the template learn
 template has brain = lesion" and traces the sulci of real older brains (issue 13). Here an age-like
 ``atrophy`` in 0..1 (:func:`atrophy_of_age`: 0 at 30 years, 1 at 85) drives, in subject space:
 
-* cortical atrophy: cortex within ``atrophy × 0–2.4 mm`` (varying smoothly over the brain) of sulcal
+* cortical atrophy: cortex within ``atrophy × 0–3 mm`` (varying smoothly over the brain) of sulcal
   CSF becomes CSF, which widens the sulci and thins the cortex from outside;
-* ventricular enlargement: white and deep grey matter within ``atrophy × 0–5 mm`` of the ventricles
+* ventricular enlargement: white and deep grey matter within ``atrophy × 2.5–5.5 mm`` of the ventricles
   becomes ventricle (the ex-vacuo enlargement beside large lesions is added later, on top);
 * white-matter hypointensity (unlabelled): smooth patches of white matter, most around the ventricles,
   darkened by up to ``atrophy × 30 %``.
@@ -66,10 +66,10 @@ def age_anatomy(
     """Age the subject in place (``image`` and ``labels``); returns the bool map of white-matter hypointensity."""
     tissue = labels >> 5
     if atrophy > 0:
-        sulci = atrophy * 1.2 * (1.0 + np.clip(smooth_noise(rng, image.shape, 40.0 / resolution), -1.0, 1.0))
+        sulci = atrophy * 1.5 * (1.0 + np.clip(smooth_noise(rng, image.shape, 40.0 / resolution), -1.0, 1.0))
         _grow_into(image, labels, tissue == Tissue.CSF, np.isin(tissue, (Tissue.CORTEX, Tissue.INFRA_GM)), sulci,
                    resolution, csf_level, Tissue.CSF)
-        ventricles = np.full(image.shape, np.float32(atrophy * rng.uniform(2.0, 5.0)))
+        ventricles = np.full(image.shape, np.float32(atrophy * rng.uniform(2.5, 5.5)))
         _grow_into(image, labels, tissue == Tissue.VENTRICLE, np.isin(tissue, (Tissue.WM, Tissue.DEEP_GM)),
                    ventricles, resolution, csf_level, Tissue.VENTRICLE)
     tissue = labels >> 5

@@ -8,8 +8,8 @@ template has brain = lesion" and traces the sulci of real older brains (issue 13
 
 * cortical atrophy: cortex within ``atrophy × 0–3 mm`` (varying smoothly over the brain) of sulcal
   CSF becomes CSF, which widens the sulci and thins the cortex from outside;
-* ventricular enlargement: white and deep grey matter within ``atrophy × 2.5–5.5 mm`` of the ventricles
-  becomes ventricle (the ex-vacuo enlargement beside large lesions is added later, on top);
+* ventricular enlargement: white and grey matter (caudate, thalamus) within ``atrophy × 2.5–5.5 mm``
+  of the ventricles becomes ventricle (the ex-vacuo enlargement beside large lesions is added later, on top);
 * white-matter hypointensity (unlabelled): smooth patches of white matter, most around the ventricles,
   darkened by up to ``atrophy × 30 %``.
 
@@ -70,8 +70,9 @@ def age_anatomy(
         _grow_into(image, labels, tissue == Tissue.CSF, np.isin(tissue, (Tissue.CORTEX, Tissue.INFRA_GM)), sulci,
                    resolution, csf_level, Tissue.CSF)
         ventricles = np.full(image.shape, np.float32(atrophy * rng.uniform(2.5, 5.5)))
-        _grow_into(image, labels, tissue == Tissue.VENTRICLE, np.isin(tissue, (Tissue.WM, Tissue.DEEP_GM)),
-                   ventricles, resolution, csf_level, Tissue.VENTRICLE)
+        beside = np.isin(tissue, (Tissue.WM, Tissue.DEEP_GM, Tissue.CORTEX))  # caudate/thalamus may be CORTEX-coded
+        _grow_into(image, labels, tissue == Tissue.VENTRICLE, beside, ventricles, resolution, csf_level,
+                   Tissue.VENTRICLE)
     tissue = labels >> 5
     white = tissue == Tissue.WM
     patches = np.clip(smooth_noise(rng, image.shape, 10.0 / resolution) - 1.0, 0.0, None)

@@ -66,7 +66,8 @@ def load_shapes() -> RealShapes:
 def build_shape_archive(folder: str | Path, out: str | Path) -> int:
     """Write the archive from ``folder``'s ``*/*_mask.nii.gz`` tracings on the ATLAS grid; returns their count.
 
-    Made with ``build_shape_archive("/work/shared/data/real-lesion-masks", "src/lesionkit/data/real_lesion_shapes.npz")``.
+    The shipped file was made with ``build_shape_archive("/work/shared/data/real-lesion-masks",
+    "src/lesionkit/data/real_lesion_shapes.npz")``.
     """
     import nibabel as nib
 

@@ -40,3 +40,21 @@ def test_refuses_no_cases_and_duplicates(tmp_path):
         analyze_cohort([])
     with pytest.raises(InvalidInputError, match="more than once"):
         analyze_cohort([cases[0], cases[0]])
+
+
+def test_default_min_size_keeps_volumes_and_loads(tmp_path):
+    """A 1-voxel speck beside a lesion: not counted by default, but in total volume and ROI load."""
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    mask = np.zeros(SHAPE, np.uint8)
+    mask[40:44, 50:53, 40:45] = 1
+    mask[60, 50, 40] = 1  # 8 mm³ < 10 mm³
+    nib.save(nib.Nifti1Image(mask, AFFINE), folder / "sub-01_mask.nii.gz")
+    cases = load_cohort(folder, default_role="mask")
+    default, everything = analyze_cohort(cases), analyze_cohort(cases, min_size_mm3=0.0)
+    row = default.subjects.iloc[0]
+    assert len(default.lesions) == 1 and row["n_lesions"] == 1
+    assert row["n_specks"] == 1 and row["speck_volume_mm3"] == 8.0 and row["total_volume_mm3"] == 61 * 8.0
+    assert len(everything.lesions) == 2 and everything.subjects.iloc[0]["n_specks"] == 0
+    assert everything.subjects.iloc[0]["total_volume_mm3"] == 61 * 8.0
+    pd.testing.assert_frame_equal(default.roi_load, everything.roi_load)  # loads count every voxel

@@ -98,3 +98,31 @@ def test_grid_step_refuses_other_grids():
         grid_step(nib.Nifti1Image(np.zeros((20, 20, 20), np.uint8), np.eye(4)), "native.nii.gz")
     with pytest.raises(ValueError):
         quantify_lesions(np.zeros((20, 20, 20), np.uint8), np.eye(4), "sub-x")
+
+
+def test_specks_are_reported_apart_and_volume_counts_every_voxel():
+    """Components under 10 mm³ (default) are not lesions: no row, no class, but counted in the volume."""
+    from lesionkit.analysis.quantify import MIN_LESION_MM3, speck_summary
+
+    maps = anatomy(2)
+    x = AFFINE_2MM[0, 0] * np.arange(SHAPE_2MM[0]) + AFFINE_2MM[0, 3]
+    left = np.broadcast_to((x < -4)[:, None, None], SHAPE_2MM)
+    right = np.broadcast_to((x > 4)[:, None, None], SHAPE_2MM)
+    brain = maps.territory > 0
+    mask = np.zeros(SHAPE_2MM, np.uint8)
+    mask[_cube_inside(brain & ~maps.infratentorial & left)] = 1  # 216 mm³, left
+    i, j, k = np.argwhere(brain & ~maps.infratentorial & right)[100]
+    mask[i, j, k] = 1  # one 8 mm³ voxel in the right hemisphere: tracing debris
+    assert MIN_LESION_MM3 == 10.0
+    table = quantify_lesions(mask, AFFINE_2MM, "sub-01")
+    assert len(table) == 1 and table.iloc[0]["hemisphere"] == "left"
+    assert speck_summary(mask.astype(bool), 8.0) == (1, 8.0)
+    subjects = summarize_subjects(table, [("sub-01", "")], {("sub-01", ""): speck_summary(mask, 8.0)})
+    row = subjects.iloc[0]
+    assert row["n_lesions"] == 1 and row["hemisphere_class"] == "left"  # not "bilateral"
+    assert row["n_specks"] == 1 and row["speck_volume_mm3"] == 8.0
+    assert row["total_volume_mm3"] == 216.0 + 8.0 == mask.sum() * 8.0
+    # min size 0 counts every component as a lesion
+    everything = quantify_lesions(mask, AFFINE_2MM, "sub-01", min_size_mm3=0.0)
+    assert len(everything) == 2 and speck_summary(mask, 8.0, 0.0) == (0, 0.0)
+    assert summarize_subjects(everything, [("sub-01", "")]).iloc[0]["hemisphere_class"] == "bilateral"

@@ -81,3 +81,50 @@ def test_interrupted_run_resumes_with_identical_output(tmp_path):
     # a different seed in the same folder is regenerated, never mixed in
     generate_cohort(tmp_path / "c", 2, seed=5, resolution=2, n_cohorts=1, progress=False)
     assert _digest(tmp_path / "c") != before
+
+
+def _tree_digest(root) -> str:
+    """One sha256 over every file's relative path and content hash (sorted)."""
+    total = hashlib.sha256()
+    for name, digest in _digest(root).items():
+        total.update(name.encode())
+        total.update(bytes.fromhex(digest))
+    return total.hexdigest()
+
+
+# Made on main at commit 0822ce0 (before the realistic-generator options existed) with
+#   generate_cohort(OUT, 2, seed=0, resolution=2, progress=False)                 -> _DEFAULT_MNI
+#   generate_cohort(OUT, 1, seed=1, resolution=2, space="both", progress=False)   -> _DEFAULT_BOTH
+# The shipped model, the demo and many tests depend on these bytes: new options must be opt-in.
+_DEFAULT_MNI = "8af681d94121329db78fa1b301487986b5c988dabe2d9947606b8f829918940f"
+_DEFAULT_BOTH = "dc057d57692c8626c3a7d45fda7b480a5ef8c8c000d46cb3fe447263c78c4c0d"
+
+
+def test_default_cohort_is_byte_identical_to_before(tmp_path):
+    generate_cohort(tmp_path / "mni", 2, seed=0, resolution=2, progress=False)
+    assert _tree_digest(tmp_path / "mni") == _DEFAULT_MNI
+    generate_cohort(tmp_path / "both", 1, seed=1, resolution=2, space="both", progress=False)
+    assert _tree_digest(tmp_path / "both") == _DEFAULT_BOTH
+
+
+def test_realistic_options_are_recorded_and_resumed(tmp_path):
+    import csv
+    import json
+
+    from lesionkit.cli import main
+    from lesionkit.synth.cohort import PARTICIPANT_COLUMNS, REALISM_COLUMNS
+
+    out = tmp_path / "real"
+    assert main(["synth", str(out), "--subjects", "2", "--seed", "2", "--resolution", "2", "--quiet",
+                 "--preset", "realistic", "--lesion-free-share", "0", "--skull-strip-share", "1"]) == 0
+    with (out / "Training" / "R001" / "participants.tsv").open() as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert tuple(rows[0]) == PARTICIPANT_COLUMNS + REALISM_COLUMNS
+    assert rows[0]["brain_extracted"] == "true" and 30 <= float(rows[0]["age"]) <= 85
+    description = json.loads((out / "Training" / "R001" / "dataset_description.json").read_text())
+    assert description["SynthOptions"]["lesion_shapes"] == "mixed"
+    before = _digest(out)
+    assert main(["synth", str(out), "--subjects", "2", "--seed", "2", "--resolution", "2", "--quiet",
+                 "--preset", "realistic", "--lesion-free-share", "0", "--skull-strip-share", "1"]) == 0
+    assert _digest(out) == before  # resumed: the records match
+    assert main(["synth", str(tmp_path / "bad"), "--skull-strip-share", "2", "--quiet"]) == 2

@@ -5,10 +5,12 @@ from lesionkit.analysis.location import anatomy, atlas_step, classify_location, 
 from lesionkit.analysis.overlap import overlap_maps
 from lesionkit.analysis.quantify import (
     LESION_COLUMNS,
+    MIN_LESION_MM3,
     SUBJECT_COLUMNS,
     grid_step,
     hemisphere_class,
     quantify_lesions,
+    speck_summary,
     summarize_subjects,
 )
 from lesionkit.analysis.reliability import (
@@ -36,6 +38,7 @@ __all__ = [
     "Atlas",
     "ICCResult",
     "LESION_COLUMNS",
+    "MIN_LESION_MM3",
     "SUBJECT_COLUMNS",
     "WhiteMatterBand",
     "anatomy",
@@ -60,6 +63,7 @@ __all__ = [
     "read_cst",
     "roi_load",
     "smooth_mask",
+    "speck_summary",
     "summarize_pairs",
     "summarize_subjects",
     "territory_shares",

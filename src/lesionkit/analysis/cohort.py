@@ -2,6 +2,10 @@
 
 Cases are read one at a time (in ``jobs`` processes if asked); every input is checked while reading,
 so a caller writes nothing until the whole cohort has passed (no half-written output).
+
+Components under ``min_size_mm3`` (default 10 mm³, :data:`~lesionkit.analysis.quantify.MIN_LESION_MM3`)
+are specks: left out of the lesion table, counts and classes, reported per subject (``n_specks``,
+``speck_volume_mm3``). Volumes, ROI loads and CST loads use the whole mask, specks included.
 """
 
 from __future__ import annotations
@@ -14,9 +18,15 @@ import numpy as np
 import pandas as pd
 
 from lesionkit.analysis.components import voxel_volume
-from lesionkit.analysis.quantify import LESION_COLUMNS, grid_step, quantify_lesions, summarize_subjects
+from lesionkit.analysis.quantify import (
+    LESION_COLUMNS,
+    MIN_LESION_MM3,
+    grid_step,
+    quantify_lesions,
+    speck_summary,
+    summarize_subjects,
+)
 from lesionkit.analysis.roi import ROI_COLUMNS, Atlas, builtin_atlas, cst_lesion_load, roi_load
-from lesionkit.core import remove_small_lesions
 from lesionkit.io.cohort import Case, load_case_mask
 from lesionkit.io.errors import InvalidInputError
 from lesionkit.io.nifti import check_same_grid, load_image
@@ -42,18 +52,21 @@ class _Options:
     tract_affine: np.ndarray | None
 
 
-def analyze_case(case: Case, options: _Options, t1w: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """(lesion rows, ROI rows, CST row) of one case; refuses a mask off the ATLAS grid or a T1w off the mask's grid."""
+def analyze_case(
+    case: Case, options: _Options, t1w: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, dict, tuple[int, float]]:
+    """(lesion rows, ROI rows, CST row, specks) of one case; refuses a mask off the ATLAS grid or a T1w off the
+    mask's grid."""
     img = load_case_mask(case)
     step = grid_step(img, case.mask)
     if t1w is not None:
         check_same_grid(img, load_image(t1w))
     mask = np.asanyarray(img.dataobj).astype(bool)
     voxel_mm3 = voxel_volume(img.affine)
-    # tables and loads all use the mask without the dropped specks
-    mask = remove_small_lesions(mask, options.min_size_mm3, voxel_mm3)
     subject, session = f"sub-{case.subject}", case.session or ""
-    lesions = quantify_lesions(mask, img.affine, subject, session)
+    # specks are not lesions, but the mask is never edited: loads below count every voxel
+    lesions = quantify_lesions(mask, img.affine, subject, session, options.min_size_mm3)
+    specks = speck_summary(mask, voxel_mm3, options.min_size_mm3)
     atlases = (builtin_atlas(1, step), builtin_atlas(2, step), *options.atlases)
     rois = []
     for atlas in atlases:
@@ -68,10 +81,10 @@ def analyze_case(case: Case, options: _Options, t1w: str | None = None) -> tuple
         if options.tract.shape != mask.shape or not np.allclose(options.tract_affine, img.affine, atol=1e-3):
             raise InvalidInputError(case.mask, "mask grid differs from that of the CST map")
         cst = {"subject": subject, "session": session, **cst_lesion_load(mask, options.tract, img.affine)}
-    return lesions, roi, cst
+    return lesions, roi, cst, specks
 
 
-def _run(task: tuple[Case, _Options, str | None]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def _run(task: tuple[Case, _Options, str | None]) -> tuple[pd.DataFrame, pd.DataFrame, dict, tuple[int, float]]:
     return analyze_case(*task)
 
 
@@ -79,7 +92,7 @@ def analyze_cohort(
     cases: Sequence[Case],
     *,
     t1w: Sequence[str | None] | None = None,
-    min_size_mm3: float = 0.0,
+    min_size_mm3: float = MIN_LESION_MM3,
     atlases: Sequence[Atlas] = (),
     tract: np.ndarray | None = None,
     tract_affine: np.ndarray | None = None,
@@ -88,6 +101,7 @@ def analyze_cohort(
 ) -> CohortTables:
     """Analyze every case (masks on the ATLAS grid or its subsampling); returns the four tables.
 
+    ``min_size_mm3``: smaller components are specks, reported apart (see the module docstring).
     ``t1w``: one T1w path (or None) per case, checked to share the mask's grid. ``atlases``: user atlases
     on the masks' grid (JHU levels 1 and 2 are always added). ``tract``: a boolean CST map on that grid.
     """
@@ -117,4 +131,5 @@ def analyze_cohort(
     roi = roi[["subject", "session", *ROI_COLUMNS]]
     cst = pd.DataFrame([r[2] for r in results], columns=list(CST_COLUMNS)) if tract is not None else None
     keys = [(f"sub-{case.subject}", case.session or "") for case in cases]
-    return CohortTables(lesions, summarize_subjects(lesions, keys), roi, cst)
+    specks = {key: r[3] for key, r in zip(keys, results, strict=True)}
+    return CohortTables(lesions, summarize_subjects(lesions, keys, specks), roi, cst)

@@ -10,6 +10,13 @@ level-1 territory and one ``territory_<NAME>`` share column per territory (plus 
 with several ``unilateral`` (all in one hemisphere), ``bilateral`` (in both) or ``other`` (at least one
 in the brainstem or cerebellum); ``none`` without lesions.
 
+Specks: ATLAS reports lesions from 10 mm³ up, and real tracings carry 1–2-voxel debris (on the 155 real
+tracings in the project's data, 77 % of the 6-connected components are under 10 mm³). Components smaller
+than ``min_size_mm3`` (default :data:`MIN_LESION_MM3` = 10 mm³) are therefore not lesions: they get no
+row in ``lesions.tsv`` and count toward neither ``n_lesions`` nor the hemisphere and location classes,
+but ``subjects.tsv`` reports them apart (``n_specks``, ``speck_volume_mm3``) and ``total_volume_mm3``
+still counts every voxel of the mask: the mask itself is never changed.
+
 Masks must be in MNI152NLin2009aSym on the ATLAS grid (197×233×189, 1 mm) or its whole-mm subsampling
 (``lesionkit synth --resolution 2``); anything else is refused (native-space masks: register them
 first, e.g. with ``lesionkit preprocess``).
@@ -17,7 +24,7 @@ first, e.g. with ``lesionkit preprocess``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import nibabel as nib
 import numpy as np
@@ -28,18 +35,23 @@ from scipy import ndimage as ndi
 from lesionkit.analysis.components import voxel_volume
 from lesionkit.analysis.location import anatomy, atlas_step, classify_location, hemisphere
 from lesionkit.analysis.territory import majority_territory, territory_shares
-from lesionkit.core import bounding_box, label_lesions
+from lesionkit.core import bounding_box, label_components, label_lesions
 from lesionkit.io.errors import InvalidInputError
 from lesionkit.io.templates import territory_names
 
 __all__ = [
     "LESION_COLUMNS",
+    "MIN_LESION_MM3",
     "SUBJECT_COLUMNS",
     "grid_step",
     "hemisphere_class",
     "quantify_lesions",
+    "speck_summary",
     "summarize_subjects",
 ]
+
+#: Components smaller than this (mm³) are specks, not lesions (ATLAS reports lesions from 10 mm³).
+MIN_LESION_MM3 = 10.0
 
 _BASE_COLUMNS = (
     "subject", "session", "lesion", "volume_mm3", "n_voxels", "centroid_x", "centroid_y", "centroid_z",
@@ -54,6 +66,7 @@ def _territory_columns() -> list[str]:
 LESION_COLUMNS: tuple[str, ...] = (*_BASE_COLUMNS, *_territory_columns())
 SUBJECT_COLUMNS = (
     "subject", "session", "n_lesions", "total_volume_mm3", "hemisphere_class", "n_cortical", "n_subcortical", "n_other",
+    "n_specks", "speck_volume_mm3",
 )
 
 
@@ -73,9 +86,10 @@ def grid_step(img: nib.Nifti1Image, path: object = None) -> int:
 
 
 def quantify_lesions(
-    mask: np.ndarray, affine: np.ndarray, subject: str, session: str = "", min_size_mm3: float = 0.0
+    mask: np.ndarray, affine: np.ndarray, subject: str, session: str = "", min_size_mm3: float = MIN_LESION_MM3
 ) -> pd.DataFrame:
-    """One row per lesion of a binary mask on the ATLAS grid (or its subsampling; see :func:`grid_step`)."""
+    """One row per lesion of at least ``min_size_mm3`` of a binary mask on the ATLAS grid (or its subsampling;
+    see :func:`grid_step`); smaller components are specks (:func:`speck_summary`)."""
     step = atlas_step(affine, mask.shape)
     if step is None:
         raise ValueError("mask is not on the ATLAS grid or a whole-mm subsampling of it")
@@ -131,20 +145,42 @@ def hemisphere_class(hemispheres: Iterable[str], locations: Iterable[str]) -> st
     return "bilateral" if len(distinct) > 1 or "midline" in sides else "unilateral"
 
 
-def summarize_subjects(lesions: pd.DataFrame, subjects: Iterable[tuple[str, str]]) -> pd.DataFrame:
-    """One row per ``(subject, session)`` in the given order; subjects without lesions get zeros and ``none``."""
+def speck_summary(mask: np.ndarray, voxel_mm3: float, min_size_mm3: float = MIN_LESION_MM3) -> tuple[int, float]:
+    """``(count, mm³)`` of the components smaller than ``min_size_mm3`` (the rule of ``label_lesions``)."""
+    crop = bounding_box(mask)
+    if crop is None or min_size_mm3 <= voxel_mm3:  # every component has at least one voxel
+        return 0, 0.0
+    labels, count = label_components(mask[crop])
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:] * voxel_mm3
+    small = sizes < min_size_mm3 * (1 - 1e-9)
+    return int(small.sum()), float(sizes[small].sum())
+
+
+def summarize_subjects(
+    lesions: pd.DataFrame,
+    subjects: Iterable[tuple[str, str]],
+    specks: Mapping[tuple[str, str], tuple[int, float]] | None = None,
+) -> pd.DataFrame:
+    """One row per ``(subject, session)`` in the given order; subjects without lesions get zeros and ``none``.
+
+    ``specks``: ``(count, mm³)`` per subject from :func:`speck_summary`; their volume is part of
+    ``total_volume_mm3`` (every voxel of the mask), their count is not part of ``n_lesions``.
+    """
     rows = []
     for subject, session in subjects:
         mine = lesions[(lesions["subject"] == subject) & (lesions["session"].astype(str) == session)]
         location = mine["location"].tolist()
+        n_specks, speck_mm3 = (specks or {}).get((subject, session), (0, 0.0))
         rows.append({
             "subject": subject,
             "session": session,
             "n_lesions": len(mine),
-            "total_volume_mm3": float(mine["volume_mm3"].sum()),
+            "total_volume_mm3": float(mine["volume_mm3"].sum()) + speck_mm3,
             "hemisphere_class": hemisphere_class(mine["hemisphere"].tolist(), location),
             "n_cortical": location.count("cortical"),
             "n_subcortical": location.count("subcortical"),
             "n_other": location.count("other"),
+            "n_specks": n_specks,
+            "speck_volume_mm3": speck_mm3,
         })
     return pd.DataFrame(rows, columns=list(SUBJECT_COLUMNS))

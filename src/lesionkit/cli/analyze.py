@@ -24,8 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
     parser.add_argument("--t1", nargs="+", metavar="T1W",
                         help="T1w files or folders for the montages (matched by subject, else in order)")
-    parser.add_argument("--min-size", type=float, default=0.0, metavar="MM3",
-                        help="drop lesions smaller than this (mm³; default 0 keeps all)")
+    parser.add_argument("--min-size", type=float, default=10.0, metavar="MM3",
+                        help="smaller components are specks, not lesions: reported apart in subjects.tsv (n_specks, "
+                        "speck_volume_mm3), volumes still count them (mm³; default 10, as ATLAS; 0 counts all)")
     parser.add_argument("--atlas", metavar="NIFTI", help="a label atlas on the masks' grid for roi_load.tsv")
     parser.add_argument("--atlas-labels", metavar="TABLE", help="its label table: 'index name' lines (TSV/CSV/txt)")
     parser.add_argument("--cst", metavar="NIFTI", help="corticospinal-tract map on the masks' grid (binary or 0-1)")

@@ -28,19 +28,41 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--overwrite", action="store_true",
                         help="regenerate every subject (default: keep subjects an interrupted run already wrote)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    realism = parser.add_argument_group("realism (opt-in; the defaults reproduce the original generator exactly)")
+    realism.add_argument("--preset", choices=("atlas", "realistic"), default="atlas",
+                         help="atlas: the original generator (default); realistic: mixed lesion shapes, ages "
+                         "30-85, randomised contrast, 30%% brain-extracted, 25%% lesion-free; flags below override")
+    realism.add_argument("--lesion-shapes", choices=("generated", "real", "mixed"),
+                         help="generated (default; mixed becomes the default when a model trained on it ships), "
+                         "real (155 real tracings, mirrored, scaled, bent) or mixed (each lesion either)")
+    realism.add_argument("--age-range", nargs=2, type=float, metavar=("LOW", "HIGH"),
+                         help="draw ages (years): wider sulci, thinner cortex, larger ventricles with age")
+    realism.add_argument("--randomize-contrast", action="store_true", default=None,
+                         help="per-subject tissue contrast, 2-6 mm slices, SNR 5-40, bias, gamma, 8-bit storage")
+    realism.add_argument("--skull-strip-share", type=float, metavar="P", help="share of brain-extracted subjects")
+    realism.add_argument("--lesion-free-share", type=float, metavar="P", help="share of subjects without lesions")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from lesionkit.cli._checks import output_dir, require
-    from lesionkit.synth import generate_cohort
+    from lesionkit.synth import PRESETS, generate_cohort
 
     require(min(args.subjects, args.jobs, args.first_cohort) >= 1 and (args.cohorts is None or args.cohorts >= 1),
             "--subjects, --jobs, --cohorts and --first-cohort must be at least 1")
     require(args.seed >= 0, "--seed must be at least 0")
+    chosen = {"lesion_shapes": args.lesion_shapes, "age_range": tuple(args.age_range) if args.age_range else None,
+              "randomize_contrast": args.randomize_contrast, "skull_strip_share": args.skull_strip_share,
+              "lesion_free_share": args.lesion_free_share}
+    try:
+        options = dataclasses.replace(PRESETS[args.preset], **{k: v for k, v in chosen.items() if v is not None})
+    except ValueError as error:
+        require(False, str(error))
     output_dir("synth", args.out)
     paths = generate_cohort(args.out, args.subjects, args.seed, resolution=args.resolution, space=args.space,
                             n_cohorts=args.cohorts, jobs=args.jobs, progress=not args.quiet,
-                            resume=not args.overwrite, first_cohort=args.first_cohort)
+                            resume=not args.overwrite, first_cohort=args.first_cohort, options=options)
     print(f"wrote {len(paths)} subjects under {args.out}/Training")
     return 0

@@ -12,14 +12,22 @@ Realism limits (what is approximated):
   an intensity scale; no motion, ringing, wrap-around or inhomogeneous contrast between tissue types;
 * native scans are re-sampled from the MNI-space subject, so the native field of view is cut where
   the MNI box ends.
+
+Opt-in realism (:class:`SynthOptions`, ``lesionkit synth --preset realistic``) narrows these gaps:
+real lesion tracings (:mod:`~lesionkit.synth.real_shapes`), ageing anatomy and larger head variation
+(:mod:`~lesionkit.synth.aging`), per-subject domain randomisation (:mod:`~lesionkit.synth.randomize`),
+brain-extracted and lesion-free subjects. Folding is still the template's.
 """
 
 from lesionkit.synth.cohort import cohort_profile, generate_cohort, subject_seed
+from lesionkit.synth.options import PRESETS, SynthOptions
 from lesionkit.synth.profile import ScannerProfile, draw_profile
 from lesionkit.synth.subject import SyntheticSubject, generate_subject
 
 __all__ = [
+    "PRESETS",
     "ScannerProfile",
+    "SynthOptions",
     "SyntheticSubject",
     "cohort_profile",
     "draw_profile",

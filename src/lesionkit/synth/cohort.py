@@ -17,6 +17,11 @@ mask is that truth resampled (partial volume ≥ 0.5) and may differ by a few vo
 T1w images are stored as int16 (the site's intensity scale, 0–800 … 0–4000, keeps them exact to
 better than 0.1 %), masks as uint8.
 
+Realism options (:class:`~lesionkit.synth.options.SynthOptions`, e.g. the ``realistic`` preset) are
+opt-in; with them the subject record and the cohort's ``dataset_description.json`` name the options, and
+``participants.tsv`` gains the columns of :data:`REALISM_COLUMNS` (age, brain extraction, acquisition).
+With the default options the output is byte-identical to the original generator's.
+
 Seeding: cohort ``k``'s scanner profile comes from ``SeedSequence(seed, spawn_key=(k,))`` and its
 subject ``s`` from ``SeedSequence(seed, spawn_key=(k, s))``, so subjects are independent of each other,
 of ``jobs`` and of how many subjects are requested after them.
@@ -39,6 +44,7 @@ from lesionkit.io.atomic import write_text
 from lesionkit.io.bids import write_dataset_description
 from lesionkit.io.cohort import MNI_SPACE
 from lesionkit.io.nifti import save_nifti
+from lesionkit.synth.options import ATLAS, SynthOptions
 from lesionkit.synth.profile import ScannerProfile, draw_profile
 from lesionkit.typing import PathLike
 
@@ -47,6 +53,7 @@ __all__ = ["cohort_profile", "generate_cohort", "subject_seed"]
 Space = Literal["mni", "native", "both"]
 PARTICIPANT_COLUMNS = ("participant_id", "n_lesions", "hemisphere", "total_volume_mm3", "scanner_profile",
                        "intensity_scale", "slice_thickness_mm", "seed")
+REALISM_COLUMNS = ("age", "brain_extracted", "acq_slice_thickness_mm", "snr", "bits8")
 LESION_COLUMNS = ("participant_id", "lesion", "volume_mm3", "hemisphere", "location", "territory",
                   "centroid_x_mm", "centroid_y_mm", "centroid_z_mm")
 
@@ -106,7 +113,7 @@ def _make_subject(task: tuple) -> tuple[Path, dict, list[dict]]:
     from lesionkit.synth.native import transform_json
     from lesionkit.synth.subject import generate_subject
 
-    out, cohort, index, seed, resolution, space, profile, resume = task
+    out, cohort, index, seed, resolution, space, profile, resume, options = task
     subject_id = f"r{cohort:03d}s{index:03d}"
     sub_seed = subject_seed(seed, cohort, index)
     anat = Path(out) / "Training" / f"R{cohort:03d}" / f"sub-{subject_id}" / "ses-1" / "anat"
@@ -114,12 +121,14 @@ def _make_subject(task: tuple) -> tuple[Path, dict, list[dict]]:
     files = _expected_files(anat, stem, space)
     record_path = anat / f"{stem}_synth.json"
     key = {"Seed": sub_seed, "Resolution": resolution, "Space": space, "ScannerProfile": profile.name}
+    if not options.is_default:  # default records keep their bytes
+        key["SynthOptions"] = json.loads(json.dumps(options.as_dict()))  # tuples as lists, as read back
     if resume and record_path.exists() and all(f.exists() for f in files):
         record = _read_record(record_path)
         if record is not None and all(record.get(k) == v for k, v in key.items()):
             return files[0], record["participant"], record["lesions"]
 
-    subject = generate_subject(sub_seed, resolution, profile, subject_id, native=space != "mni")
+    subject = generate_subject(sub_seed, resolution, profile, subject_id, native=space != "mni", options=options)
     if space != "native":
         save_nifti(_to_int16(subject.t1w), files[0], subject.affine)
         save_nifti(subject.mask, files[1], subject.affine, dtype=np.uint8)
@@ -138,6 +147,15 @@ def _make_subject(task: tuple) -> tuple[Path, dict, list[dict]]:
         "slice_thickness_mm": f"{profile.slice_thickness:.2f}",
         "seed": sub_seed,
     }
+    if not options.is_default:
+        acquisition = subject.acquisition or {}
+        participant.update({
+            "age": "n/a" if subject.age is None else f"{subject.age:g}",
+            "brain_extracted": str(subject.brain_extracted).lower(),
+            "acq_slice_thickness_mm": f"{acquisition.get('slice_thickness', profile.slice_thickness):.2f}",
+            "snr": f"{acquisition['snr']:.1f}" if acquisition else "n/a",
+            "bits8": str(bool(acquisition.get("bits8", False))).lower(),
+        })
     lesions = [{
         "participant_id": f"sub-{subject_id}",
         "lesion": lesion["index"],
@@ -183,6 +201,7 @@ def generate_cohort(
     progress: bool = True,
     resume: bool = True,
     first_cohort: int = 1,
+    options: SynthOptions = ATLAS,
 ) -> list[Path]:
     """Write ``n_subjects`` synthetic subjects in ``n_cohorts`` sites (default ⌈√n⌉); returns the T1w paths.
 
@@ -192,6 +211,8 @@ def generate_cohort(
     With ``resume`` (default), subjects already written by an interrupted run with the same seed,
     resolution and space are kept instead of regenerated (the output is identical either way); a subject
     whose record is unreadable is regenerated.
+    ``options``: opt-in realism (:class:`~lesionkit.synth.options.SynthOptions`; presets in
+    :data:`~lesionkit.synth.options.PRESETS`); the default reproduces the original generator byte for byte.
     """
     if n_subjects < 1:
         raise ValueError("n_subjects must be at least 1")
@@ -207,7 +228,7 @@ def generate_cohort(
         raise ValueError("first_cohort must be at least 1")
     cohorts = [first_cohort + i % n_cohorts for i in range(n_subjects)]
     profiles = {k: cohort_profile(seed, k) for k in sorted(set(cohorts))}
-    tasks = [(str(out), k, i // n_cohorts + 1, seed, float(resolution), space, profiles[k], resume)
+    tasks = [(str(out), k, i // n_cohorts + 1, seed, float(resolution), space, profiles[k], resume, options)
              for i, k in enumerate(cohorts)]
 
     results: list[tuple[Path, dict, list[dict]]] = []
@@ -226,11 +247,13 @@ def generate_cohort(
     for k, profile in profiles.items():
         folder = out / "Training" / f"R{k:03d}"
         mine = [r for r, t in zip(results, tasks, strict=True) if t[1] == k]
-        write_dataset_description(
-            folder, f"lesionkit synthetic ATLAS-like cohort {profile.name}", dataset_type="raw",
-            extra={"GeneratedBy": [{"Name": "lesionkit synth", "Seed": seed, "Resolution_mm": resolution}],
-                   "ScannerProfile": profile.as_dict()},
-        )
-        write_text(folder / "participants.tsv", _tsv(PARTICIPANT_COLUMNS, [r[1] for r in mine]))
+        extra = {"GeneratedBy": [{"Name": "lesionkit synth", "Seed": seed, "Resolution_mm": resolution}],
+                 "ScannerProfile": profile.as_dict()}
+        if not options.is_default:
+            extra["SynthOptions"] = options.as_dict()
+        write_dataset_description(folder, f"lesionkit synthetic ATLAS-like cohort {profile.name}", dataset_type="raw",
+                                  extra=extra)
+        columns = PARTICIPANT_COLUMNS + (() if options.is_default else REALISM_COLUMNS)
+        write_text(folder / "participants.tsv", _tsv(columns, [r[1] for r in mine]))
         write_text(folder / "lesions.tsv", _tsv(LESION_COLUMNS, [row for r in mine for row in r[2]]))
     return [r[0] for r in results]

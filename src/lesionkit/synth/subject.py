@@ -1,4 +1,9 @@
-"""One synthetic subject: healthy head → subject deformation → lesions → look-alikes → scanner."""
+"""One synthetic subject: healthy head → subject deformation → (ageing) → lesions → look-alikes → scanner.
+
+The opt-in realism of :class:`~lesionkit.synth.options.SynthOptions` draws from its own random stream
+(``default_rng([seed, 3])``), and with the default options nothing of it runs: default subjects keep
+their bytes.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,23 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage as ndi
 
+from lesionkit.synth.aging import age_anatomy, atrophy_of_age
 from lesionkit.synth.anatomy import Tissue, grid_shape, head_model
 from lesionkit.synth.deform import random_deformation, warp
 from lesionkit.synth.lesions import forbid, grow_lesion, paint_lesion, plan_lesions
 from lesionkit.synth.lookalikes import add_enlarged_sulci, add_perivascular_spaces, add_periventricular_caps
+from lesionkit.synth.options import ATLAS, SynthOptions
 from lesionkit.synth.profile import ScannerProfile, draw_profile
+from lesionkit.synth.randomize import apply_acquisition, apply_tissue_contrast, brain_extraction, draw_acquisition
+from lesionkit.synth.real_shapes import place_real_lesion
 from lesionkit.synth.scanner import apply_scanner
 
 __all__ = ["SyntheticSubject", "generate_subject"]
 
 #: Supratentorial lesions larger than this (mm³) pull the ipsilateral lateral ventricle (ex-vacuo dilatation).
 EX_VACUO_MM3 = 15_000.0
+#: With an age range, heads also vary more in size and shape than the template's ±5 % (ATLAS's native scans).
+_VARIED_HEAD = {"scale": 0.10, "rotation_deg": 6.0, "displacement_mm": 4.0}
 
 
 @dataclass
@@ -39,13 +50,20 @@ class SyntheticSubject:
     tissue: np.ndarray
     """uint8 tissue codes of the healthy anatomy in subject space (:class:`lesionkit.synth.anatomy.Tissue`)."""
     lookalikes: np.ndarray
-    """uint8 bit map of unlabelled look-alikes: 1 perivascular spaces, 2 periventricular caps, 4 enlarged sulci."""
+    """uint8 bit map of unlabelled look-alikes: 1 perivascular spaces, 2 periventricular caps, 4 enlarged sulci,
+    8 white-matter hypointensity of ageing (with ``age_range``)."""
     native: dict | None = field(default=None)
     """With ``native=True``: ``t1w``, ``mask``, ``affine`` of the native grid, ``to_mni`` (4×4, RAS mm, native world →
     subject MNI world) and ``to_template`` (subject MNI world → template world, the anatomy's affine part)."""
     to_template: np.ndarray | None = field(default=None)
     """4×4 subject MNI world → template world: the inverse of the affine part of the subject's deformation
     (exact up to the residual smooth warp, see :mod:`lesionkit.synth.deform`)."""
+    age: float | None = field(default=None)
+    """Age in years (with ``age_range``), which set the atrophy."""
+    brain_extracted: bool = False
+    """Stored skull-stripped (zero outside the brain)."""
+    acquisition: dict | None = field(default=None)
+    """The randomised contrast and acquisition (with ``randomize_contrast``)."""
 
     @property
     def brain(self) -> np.ndarray:
@@ -92,19 +110,27 @@ def generate_subject(
     cohort_profile: ScannerProfile | None = None,
     subject_id: str = "r001s001",
     native: bool = False,
+    options: SynthOptions = ATLAS,
 ) -> SyntheticSubject:
-    """Generate one subject; the same ``seed`` (and profile) gives byte-identical arrays.
+    """Generate one subject; the same ``seed`` (and profile and options) gives byte-identical arrays.
 
     ``resolution`` 1 is the ATLAS grid (197×233×189); 2 is a test aid with the same field of view
-    (99×117×95). Without ``cohort_profile`` a profile is drawn from the seed.
+    (99×117×95). Without ``cohort_profile`` a profile is drawn from the seed. ``options``: the opt-in
+    realism (real lesion shapes, ageing, domain randomisation, brain extraction, lesion-free subjects).
     """
     rng = np.random.default_rng(seed)
+    extra = np.random.default_rng([seed, 3])  # the options' own stream: defaults keep their bytes
     model = head_model(resolution)
     profile = cohort_profile or draw_profile(np.random.default_rng([seed, 1]), "R000")
     shape = grid_shape(model.resolution)
-    deformation = random_deformation(rng, shape, model.affine)
+    deformation = random_deformation(rng, shape, model.affine, **(_VARIED_HEAD if options.age_range else {}))
     image, periventricular = warp([model.t1, model.periventricular], deformation)
     labels = warp(model.labels, deformation, nearest=True)
+    age, atrophy, aged_wm = None, 0.0, None
+    if options.age_range is not None:
+        age = round(float(extra.uniform(*options.age_range)), 1)
+        atrophy = atrophy_of_age(age)
+        aged_wm = age_anatomy(extra, image, labels, periventricular, atrophy, model.resolution, model.csf_level)
     tissue = labels >> 5
     x_mm = model.affine[0, 0] * np.arange(shape[0]) + model.affine[0, 3]
 
@@ -112,8 +138,11 @@ def generate_subject(
     forbidden = np.zeros(shape, dtype=bool)
     lesion_labels = np.zeros(shape, dtype=np.uint8)
     placed = []
-    for plan in plan_lesions(rng):
-        lesion = grow_lesion(rng, labels, forbidden, plan, model.resolution, x_mm)
+    lesion_free = options.lesion_free_share > 0 and bool(extra.random() < options.lesion_free_share)
+    for plan in [] if lesion_free else plan_lesions(rng):
+        real = options.lesion_shapes == "real" or (options.lesion_shapes == "mixed" and bool(extra.random() < 0.5))
+        place = place_real_lesion if real else grow_lesion
+        lesion = place(rng, labels, forbidden, plan, model.resolution, x_mm)
         if lesion is None:
             continue
         placed.append(lesion)
@@ -142,17 +171,31 @@ def generate_subject(
     # Look-alikes, kept out of lesions and their partial-volume rim.
     keep_out = ndi.binary_dilation(mask.astype(bool), iterations=2)
     lookalikes = np.zeros(shape, dtype=np.uint8)
-    lookalikes[add_perivascular_spaces(rng, image, tissue, keep_out, model.resolution, model.csf_level)] |= 1
+    pvs = None if options.age_range is None else int(extra.poisson(70 * (1 + 2 * atrophy)))  # more with age
+    lookalikes[add_perivascular_spaces(rng, image, tissue, keep_out, model.resolution, model.csf_level, pvs)] |= 1
     lookalikes[add_periventricular_caps(rng, image, periventricular, keep_out)] |= 2
     lookalikes[add_enlarged_sulci(rng, image, tissue, keep_out, model.resolution, model.csf_level)] |= 4
+    if aged_wm is not None:
+        lookalikes[aged_wm & ~keep_out] |= 8
 
-    t1w = apply_scanner(rng, image, profile, model.resolution, model.wm_level)
+    acquisition = None
+    if options.randomize_contrast:
+        acquisition = draw_acquisition(extra)
+        apply_tissue_contrast(extra, image, tissue, mask, acquisition, model.resolution)  # native images share it
+        t1w = apply_acquisition(rng, image, acquisition, model.resolution, model.wm_level)
+    else:
+        t1w = apply_scanner(rng, image, profile, model.resolution, model.wm_level)
     defaced = tissue == Tissue.DEFACED
+    stripped = options.skull_strip_share > 0 and bool(extra.random() < options.skull_strip_share)
+    if stripped:
+        brain = (tissue >= Tissue.CSF) & (tissue <= Tissue.INFRA_WM)
+        defaced = ~brain_extraction(extra, brain, mask, model.resolution)
     t1w[defaced] = 0.0
     subject = SyntheticSubject(
         subject_id=subject_id, t1w=t1w, mask=mask, affine=model.affine.copy(), resolution=model.resolution,
         profile=profile, lesions=lesions, lesion_labels=lesion_labels, tissue=tissue.astype(np.uint8),
-        lookalikes=lookalikes, to_template=np.linalg.inv(deformation.affine),
+        lookalikes=lookalikes, to_template=np.linalg.inv(deformation.affine), age=age, brain_extracted=stripped,
+        acquisition=None if acquisition is None else acquisition.as_dict(),
     )
     if native:
         from lesionkit.synth.native import to_native

@@ -1,0 +1,62 @@
+"""Opt-in realism options of the generator, and the named presets of ``lesionkit synth --preset``.
+
+The defaults (:data:`ATLAS`) reproduce the original generator byte for byte: the shipped model, the
+demo and the tests depend on it. ``realistic`` turns everything on (real lesion shapes mixed with
+generated ones, ageing anatomy, domain randomisation, brain-extracted and lesion-free subjects).
+``lesion_shapes`` stays ``generated`` by default; ``mixed`` becomes the default when a model trained
+on it ships.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+__all__ = ["ATLAS", "PRESETS", "REALISTIC", "LesionShapes", "SynthOptions"]
+
+LesionShapes = Literal["generated", "real", "mixed"]
+
+
+@dataclass(frozen=True)
+class SynthOptions:
+    """What a subject may vary beyond the original generator (every field off by default)."""
+
+    lesion_shapes: LesionShapes = "generated"
+    """``generated`` (territory-grown shapes), ``real`` (the 155 shipped tracings, see
+    :mod:`lesionkit.synth.real_shapes`) or ``mixed`` (each lesion one or the other at random)."""
+    age_range: tuple[float, float] | None = None
+    """Ages (years) drawn uniformly per subject; older brains get wider sulci, thinner cortex, larger
+    ventricles, more white-matter hypointensity and perivascular spaces (:mod:`lesionkit.synth.aging`).
+    None: the template's anatomy as before."""
+    randomize_contrast: bool = False
+    """Domain randomisation per subject (:mod:`lesionkit.synth.randomize`): tissue intensities from a
+    random mixture, 2–6 mm slices, SNR 5–40, strong bias, gamma, 8-bit storage, varied head size."""
+    skull_strip_share: float = 0.0
+    """Share of subjects stored brain-extracted (zero outside a slightly imperfect brain mask)."""
+    lesion_free_share: float = 0.0
+    """Share of subjects without any lesion (empty mask)."""
+
+    def __post_init__(self) -> None:
+        if self.lesion_shapes not in ("generated", "real", "mixed"):
+            raise ValueError(f"lesion_shapes must be 'generated', 'real' or 'mixed', got {self.lesion_shapes!r}")
+        for name in ("skull_strip_share", "lesion_free_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        if self.age_range is not None:
+            low, high = self.age_range
+            if not 0 <= low <= high <= 120:
+                raise ValueError(f"age_range must be (low, high) years with 0 <= low <= high <= 120, got "
+                                 f"{self.age_range}")
+
+    @property
+    def is_default(self) -> bool:
+        return self == ATLAS
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+ATLAS = SynthOptions()
+REALISTIC = SynthOptions(lesion_shapes="mixed", age_range=(30.0, 85.0), randomize_contrast=True,
+                         skull_strip_share=0.3, lesion_free_share=0.25)
+PRESETS: dict[str, SynthOptions] = {"atlas": ATLAS, "realistic": REALISTIC}

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from lesionkit.core import bounding_box
 from lesionkit.io import atomic_path, load_case_mask
 from lesionkit.io.cohort import Case
-from lesionkit.metrics import bounding_box
 
 __all__ = ["load_truth", "store_truth", "truth_folder"]
 
@@ -28,8 +28,8 @@ def store_truth(case: Case, folder: Path) -> tuple[str, np.ndarray, tuple[int, .
     img = load_case_mask(case)
     data = np.asanyarray(img.dataobj) != 0
     box = bounding_box(data)
-    start = np.array([lo for lo, _ in box] if box else [0] * data.ndim, dtype=np.int64)
-    crop = data[tuple(slice(lo, hi) for lo, hi in box)] if box else np.zeros((0,) * data.ndim, bool)
+    start = np.array([s.start for s in box] if box else [0] * data.ndim, dtype=np.int64)
+    crop = data[box] if box else np.zeros((0,) * data.ndim, bool)
     name = f"{uuid.uuid4().hex}.npz"
     with atomic_path(folder / name) as tmp:
         with tmp.open("wb") as handle:

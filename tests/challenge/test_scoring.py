@@ -50,13 +50,14 @@ def test_atlas_layout_flat_names_missing_and_extra(db, tmp_path):
             prediction("r001s001"),
         "r001s002.nii.gz": prediction("r001s002", shift=2),  # flat name, no session: the subject's only scan
         "sub-r009s009_mask.nii.gz": prediction("r001s001"),  # no such case
-        "sub-r001s001_ses-1_T1w.nii.gz": np.zeros((20, 20, 20), np.float32),  # not a mask
+        # not a mask (a subject of its own: one subject id belongs to one site folder, lesionkit.io's rule)
+        "sub-r001s008_ses-1_T1w.nii.gz": np.zeros((20, 20, 20), np.float32),
         "notes.txt": b"hello",
     })
     result = _score(db, archive)
     assert [c.case_id for c in result.cases] == ["sub-r001s001_ses-1", "sub-r001s002_ses-1", "sub-r001s003_ses-1"]
     assert result.missing == ["sub-r001s003_ses-1"]
-    assert result.extra == ["notes.txt", "sub-r001s001_ses-1_T1w.nii.gz", "sub-r009s009_mask.nii.gz"]
+    assert result.extra == ["notes.txt", "sub-r001s008_ses-1_T1w.nii.gz", "sub-r009s009_mask.nii.gz"]
     expected = evaluate_pair(prediction("r001s002", shift=2), truth_array("r001s002"))
     assert result.cases[1].metrics["dice"] == pytest.approx(expected["dice"])
     assert result.cases[2].metrics["dice"] == 0.0 and result.cases[2].missing
@@ -67,7 +68,7 @@ def test_atlas_layout_flat_names_missing_and_extra(db, tmp_path):
 def test_duplicate_prediction_refused(db, tmp_path):
     archive = _archive(tmp_path, {"a/sub-r001s001_ses-1_mask.nii.gz": prediction("r001s001"),
                                   "b/sub-r001s001_ses-1_mask.nii.gz": prediction("r001s001")})
-    with pytest.raises(InvalidInputError, match="second prediction for sub-r001s001_ses-1"):
+    with pytest.raises(InvalidInputError, match="second (prediction|lesion mask) for sub-r001s001_ses-1"):
         _score(db, archive)
 
 

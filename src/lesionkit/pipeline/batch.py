@@ -8,8 +8,9 @@
   ``distributed.scheduler.allowed-failures`` times) and come back through :func:`distributed.as_completed`;
   with ``jobs=1`` the same function runs in a plain loop in this process;
 * a subject with invalid input is reported with its error and never stops the others;
-* ``OUT/run.tsv`` (subject, status, seconds, worker, error) is rewritten as subjects finish, so an
-  interrupted batch still tells what it finished, and the staging folder of unfinished subjects is removed.
+* ``OUT/run.tsv`` (subject, status, seconds, worker, error) is rewritten as subjects finish; an
+  interrupted batch writes it once more, with ``interrupted`` for the subjects it did not see finish (a
+  subject that finished in that last moment is skipped by the next run), and removes the staging folder.
 
 One batch per output folder at a time: a new batch removes the staging leftovers of a killed one.
 """
@@ -164,10 +165,11 @@ class _RunTable:
     invalid input (exit 3) and, like any refused input, leaves nothing behind.
     """
 
-    def __init__(self, path: Path, n: int, on_outcome: Callable[[Outcome], None] | None) -> None:
-        self.path, self.on_outcome = path, on_outcome
-        self.rows: list[Outcome | None] = [None] * n
+    def __init__(self, path: Path, cases: Sequence[Case], on_outcome: Callable[[Outcome], None] | None) -> None:
+        self.path, self.cases, self.on_outcome = path, cases, on_outcome
+        self.rows: list[Outcome | None] = [None] * len(cases)
         self.written = 0.0
+        self.interrupted = False
 
     def add(self, index: int, outcome: Outcome) -> None:
         self.rows[index] = outcome
@@ -181,8 +183,11 @@ class _RunTable:
         return [o for o in self.rows if o is not None]
 
     def write(self) -> None:
-        if any(o.status != "failed" or not o.invalid for o in self.outcomes):
-            write_text(self.path, _run_tsv(self.outcomes))
+        rows = self.outcomes
+        if self.interrupted:  # every subject gets a row: those not seen finishing are "interrupted"
+            rows = [o or Outcome(c.id, "interrupted") for o, c in zip(self.rows, self.cases, strict=True)]
+        if any(o.status != "failed" or not o.invalid for o in rows):
+            write_text(self.path, _run_tsv(rows))
             self.written = time.perf_counter()
 
 
@@ -214,7 +219,7 @@ def run_subjects(
     if "segment" in steps and not isinstance(model, ModelRef):
         model = ModelRef.from_paths(model)  # hashed once, here; workers load it once each
     shutil.rmtree(out / STAGING, ignore_errors=True)  # what a killed batch was assembling
-    table = _RunTable(out / "run.tsv", len(cases), on_outcome)
+    table = _RunTable(out / "run.tsv", cases, on_outcome)
     pending: list[int] = []
     for index, case in enumerate(cases):
         try:
@@ -242,6 +247,9 @@ def run_subjects(
                                             step_progress=None if client is not None else step_progress):
                     table.add(pending[i], outcome)
                     bar.advance(task)
+    except KeyboardInterrupt:
+        table.interrupted = True
+        raise
     finally:
         table.write()
         shutil.rmtree(out / STAGING, ignore_errors=True)

@@ -18,7 +18,8 @@ __all__ = ["main"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
-    "synth", "evaluate", "montage", "preprocess", "train", "segment", "demo", "analyze", "overlap", "reliability", "run",
+    "synth", "evaluate", "montage", "preprocess", "train", "segment", "demo", "analyze", "overlap", "reliability",
+    "run",
 )
 
 EXIT_OK, EXIT_USAGE, EXIT_INVALID_INPUT = 0, 2, 3

@@ -15,7 +15,8 @@ CLUSTER_CHOICES = ("slurm", "pbs", "sge", "lsf")
 
 
 def add_batch_arguments(parser: argparse.ArgumentParser, *, resumable: bool = True) -> None:
-    """``--jobs``, ``--scheduler``, ``--cluster`` and its job options, ``--threads``, ``--retries``[, ``--overwrite``]."""
+    """The options where subjects run: ``--jobs``, ``--scheduler``, ``--cluster`` (and its job options), ``--threads``
+    and ``--retries``; with ``resumable``, ``--overwrite``."""
     group = parser.add_argument_group("where subjects run (Dask; see docs/batch.md)")
     group.add_argument("--jobs", type=int, default=1, metavar="N",
                        help="local worker processes, one subject each at a time (default 1: a plain loop, no Dask)")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -77,11 +78,13 @@ class BatchReport:
 
 
 def _worker_name() -> str:
-    try:
-        from distributed import get_worker
+    if "distributed" not in sys.modules:  # the serial loop: do not import Dask just to learn that
+        return "local"
+    from distributed import get_worker
 
+    try:
         return str(get_worker().address)
-    except (ImportError, ValueError):
+    except ValueError:
         return "local"
 
 

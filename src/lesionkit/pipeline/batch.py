@@ -28,7 +28,7 @@ from pathlib import Path
 from lesionkit.io import Case, InvalidInputError, write_text
 from lesionkit.pipeline.cluster import RESOURCE, ClusterSpec, open_client
 from lesionkit.pipeline.derivatives import finish_derivatives
-from lesionkit.pipeline.models import ModelRef
+from lesionkit.pipeline.models import ModelRef, load_cached_model
 from lesionkit.pipeline.provenance import record_matches
 from lesionkit.pipeline.subject import STAGING, STEPS, SubjectResult, run_subject, subject_record
 from lesionkit.typing import PathLike
@@ -219,8 +219,10 @@ def run_subjects(
     spec = spec or ClusterSpec()
     out = Path(out)
     start = time.perf_counter()
-    if "segment" in steps and not isinstance(model, ModelRef):
-        model = ModelRef.from_paths(model)  # hashed once, here; workers load it once each
+    if "segment" in steps:
+        model = model if isinstance(model, ModelRef) else ModelRef.from_paths(model)  # hashed once, here
+        load_cached_model(model)  # a bad checkpoint stops the batch before anything is written
+    created = not out.exists()
     shutil.rmtree(out / STAGING, ignore_errors=True)  # what a killed batch was assembling
     table = _RunTable(out / "run.tsv", cases, on_outcome)
     pending: list[int] = []
@@ -256,6 +258,8 @@ def run_subjects(
     finally:
         table.write()
         shutil.rmtree(out / STAGING, ignore_errors=True)
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # every subject was refused: leave no trace
     if any(o.status in ("done", "skipped") for o in table.outcomes):
         finish_derivatives(out, description)
     return BatchReport(table.outcomes, time.perf_counter() - start)

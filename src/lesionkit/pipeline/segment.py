@@ -107,14 +107,21 @@ def segment_t1w(
         probability = mni = _image(np.asarray(mni.dataobj), image.affine, np.float32)
         mask = mask_mni = _threshold(probability, threshold, min_size_mm3)
         return Segmentation(probability, mask, MNI_SPACE, threshold, min_size_mm3, mni, mask_mni)
+    probability, mni, preprocessing = _segment_native(model, image, tta, preprocessing)
+    return Segmentation(
+        probability, _threshold(probability, threshold, min_size_mm3), NATIVE_SPACE, threshold, min_size_mm3,
+        mni, _threshold(mni, threshold, min_size_mm3), preprocessing,
+    )
+
+
+def _segment_native(model: SegmentationModel, image: nib.Nifti1Image, tta: bool,
+                    preprocessing: PreprocessResult | None):
+    """(probability on the native grid, probability in MNI, the preprocessing) of a native T1w."""
+    from lesionkit.model import segment
     from lesionkit.preprocess.resample import to_native
 
     preprocessing = preprocessing or _preprocess(image)
     mni = segment(model, preprocessing.t1w_mni, tta=tta)
     mni = _image(np.asarray(mni.dataobj), mni.affine, np.float32)
     native = to_native(mni, preprocessing.transform, image, order=1)
-    probability = _image(np.clip(np.asarray(native.dataobj), 0, 1), image.affine, np.float32)
-    return Segmentation(
-        probability, _threshold(probability, threshold, min_size_mm3), NATIVE_SPACE, threshold, min_size_mm3,
-        mni, _threshold(mni, threshold, min_size_mm3), preprocessing,
-    )
+    return _image(np.clip(np.asarray(native.dataobj), 0, 1), image.affine, np.float32), mni, preprocessing

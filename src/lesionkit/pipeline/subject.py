@@ -191,7 +191,8 @@ def _compute(case: Case, staging: Path, steps, model: ModelRef | None, options: 
     preprocessing = None
     if "preprocess" in steps and (steps == ("preprocess",) or not is_mni_grid(image)):
         clock = begin("preprocess")
-        preprocessing, preprocessed, warning = _preprocess(case, image, staging, options["deface"])
+        detail = None if progress is None else (lambda name, index, total: progress(f"preprocess: {name}"))
+        preprocessing, preprocessed, warning = _preprocess(case, image, staging, options["deface"], detail)
         warnings += warning
         seconds["preprocess"] = round(time.perf_counter() - clock, 3)
     if "segment" in steps:
@@ -204,7 +205,7 @@ def _compute(case: Case, staging: Path, steps, model: ModelRef | None, options: 
         settings = {"Threshold": segmentation.threshold, "MinimumLesionSizeMM3": segmentation.min_size_mm3}
         written = _write_segmentation(staging, case, space, segmentation.probability, segmentation.mask,
                                       str(case.t1w), settings)
-        direct = segmentation.preprocessing is None  # segmented on the input's own (MNI) grid
+        direct = segmentation.space == MNI_SPACE  # segmented on the input's own (MNI) grid
         mni_mask = written if direct else None
         if "analyze" in steps and not direct:
             reference = preprocessed.relative_to(staging).as_posix() if preprocessing else "MNI152NLin2009aSym"
@@ -220,13 +221,13 @@ def _compute(case: Case, staging: Path, steps, model: ModelRef | None, options: 
     return seconds, warnings
 
 
-def _preprocess(case: Case, image: nib.Nifti1Image, staging: Path, deface: bool):
+def _preprocess(case: Case, image: nib.Nifti1Image, staging: Path, deface: bool, progress=None):
     from lesionkit.preprocess import preprocess_t1w
     from lesionkit.preprocess.outputs import write_outputs
     from lesionkit.report.preprocess_qc import plot_preprocess_qc
 
     mask = load_case_mask(case) if (case.mask or case.mask_parts) else None
-    result = preprocess_t1w(image, mask, deface=deface)
+    result = preprocess_t1w(image, mask, deface=deface, progress=progress)
     paths = write_outputs(result, staging, case.subject, case.session)
     plot_preprocess_qc(result.t1w_mni, paths["qc"], mask_mni=result.mask_mni, brain_mask_mni=result.brain_mask_mni,
                        title=case.id)

@@ -30,10 +30,11 @@ def collect_cases(
     ``require``: the file every case must have (``"mask"`` reads unlabelled files as masks).
     ``native_first``: keep every space of a folder but drop an MNI152NLin2009aSym case whose subject and
     session also have a native (``space-orig``) scan: ATLAS ships both, and the MNI one is already
-    preprocessed. Raises :class:`~lesionkit.io.InvalidInputError` for a missing input, a duplicate case
-    or no case at all.
+    preprocessed. Raises :class:`~lesionkit.io.InvalidInputError` for a missing input, one of several
+    inputs without any such case, a duplicate case or no case at all.
     """
     labels = list(participant_label) if participant_label else None
+    what = "T1w image" if require == "t1w" else "lesion mask"
     cases: list[Case] = []
     seen: dict[tuple[str, str | None], Path] = {}
     for item in inputs:
@@ -45,16 +46,16 @@ def collect_cases(
         if native_first and path.is_dir():
             native = {(c.subject, c.session) for c in found if c.space != MNI_SPACE and c.t1w is not None}
             found = [c for c in found if c.space != MNI_SPACE or (c.subject, c.session) not in native]
+        found = [c for c in found if (c.t1w if require == "t1w" else c.mask) is not None]
+        if not found and len(inputs) > 1:
+            raise InvalidInputError(path, f"holds no {what}")
         for case in found:
             anchor = case.t1w if require == "t1w" else case.mask
-            if anchor is None:
-                continue
             key = (case.id, case.space)
             if key in seen:
                 raise InvalidInputError(anchor, f"{case.id} is also given as {seen[key]}")
             seen[key] = anchor
             cases.append(case)
     if not cases:
-        what = "T1w image" if require == "t1w" else "lesion mask"
         raise InvalidInputError(inputs[0] if inputs else None, f"no {what} found")
     return cases

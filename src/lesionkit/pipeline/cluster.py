@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from distributed import Client
 
-__all__ = ["CLUSTERS", "ClusterSpec", "jobqueue_cluster", "open_client", "read_cluster_yaml"]
+__all__ = ["CLUSTERS", "ClusterSpec", "jobqueue_cluster", "open_client", "open_executor", "read_cluster_yaml"]
 
 #: ``--cluster`` names and their dask-jobqueue classes.
 CLUSTERS = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster"}
@@ -150,3 +152,11 @@ def open_client(spec: ClusterSpec, n_tasks: int | None = None) -> Iterator[Clien
             client = stack.enter_context(Client(cluster))
         client.register_plugin(ComputeThreads(threads), name=ComputeThreads.name)
         yield client
+
+
+@contextlib.contextmanager
+def open_executor(spec: ClusterSpec, n_tasks: int | None = None) -> Iterator[Executor | None]:
+    """A :class:`concurrent.futures.Executor` on the cluster of ``spec`` (None: run serially), for library
+    functions that take one (``analyze_cohort``, ``evaluate_cohort``)."""
+    with open_client(spec, n_tasks) as client:
+        yield None if client is None else client.get_executor(pure=False, retries=spec.retries)

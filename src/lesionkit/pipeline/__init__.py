@@ -8,8 +8,9 @@
 Modules: :mod:`~lesionkit.pipeline.cases` (the one case collection), :mod:`~lesionkit.pipeline.segment`,
 :mod:`~lesionkit.pipeline.subject`, :mod:`~lesionkit.pipeline.provenance`, :mod:`~lesionkit.pipeline.models`
 (a model loaded once per worker), :mod:`~lesionkit.pipeline.cluster` and :mod:`~lesionkit.pipeline.threads`
-(where a batch runs), :mod:`~lesionkit.pipeline.batch`, :mod:`~lesionkit.pipeline.group` (cohort outputs) and
-:mod:`~lesionkit.pipeline.derivatives` (what makes an output folder a BIDS derivatives dataset).
+(where a batch runs), :mod:`~lesionkit.pipeline.batch`, :mod:`~lesionkit.pipeline.group` (cohort outputs),
+:mod:`~lesionkit.pipeline.derivatives` (what makes an output folder a BIDS derivatives dataset), and what
+``lesionkit analyze`` and ``evaluate`` do: :mod:`~lesionkit.pipeline.analyze`, :mod:`~lesionkit.pipeline.evaluate`.
 """
 
 from lesionkit.pipeline.batch import BatchReport, Outcome, run_subjects

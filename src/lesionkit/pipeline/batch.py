@@ -30,7 +30,7 @@ from lesionkit.pipeline.cluster import RESOURCE, ClusterSpec, open_client
 from lesionkit.pipeline.derivatives import finish_derivatives
 from lesionkit.pipeline.models import ModelRef, load_cached_model
 from lesionkit.pipeline.provenance import record_matches
-from lesionkit.pipeline.subject import STAGING, STEPS, SubjectResult, run_subject, subject_record
+from lesionkit.pipeline.subject import STAGING, STEPS, SubjectOptions, SubjectResult, run_subject, subject_record
 from lesionkit.typing import PathLike
 
 __all__ = ["RUN_COLUMNS", "BatchReport", "Outcome", "map_cases", "run_subjects"]
@@ -226,9 +226,10 @@ def run_subjects(
     shutil.rmtree(out / STAGING, ignore_errors=True)  # what a killed batch was assembling
     table = _RunTable(out / "run.tsv", cases, on_outcome)
     pending: list[int] = []
+    settings = SubjectOptions(model=model if "segment" in steps else None, **options)
     for index, case in enumerate(cases):
         try:
-            path, matched = subject_record(case, out, steps, model=model, **options)
+            path, matched = subject_record(case, out, steps, settings)
         except InvalidInputError as error:
             table.add(index, _invalid(case, error))
             continue

@@ -38,7 +38,7 @@ from lesionkit.pipeline.provenance import provenance_key, record_matches, write_
 from lesionkit.pipeline.segment import is_mni_grid, native_space, segment_t1w
 from lesionkit.typing import PathLike
 
-__all__ = ["STAGING", "STEPS", "SubjectResult", "run_subject", "subject_record"]
+__all__ = ["STAGING", "STEPS", "SubjectOptions", "SubjectResult", "run_subject", "subject_record"]
 
 STEPS = ("preprocess", "segment", "analyze")
 #: Folder inside an output root where subjects are assembled before their files are moved into place.
@@ -61,6 +61,26 @@ class SubjectResult:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SubjectOptions:
+    """The parameters of one subject's run (see :func:`run_subject`); its provenance records them."""
+
+    model: ModelRef | None = None
+    tta: bool = False
+    threshold: float | None = None
+    min_size_mm3: float | None = None
+    deface: bool = True
+
+    def parameters(self, steps: tuple[str, ...]) -> dict[str, Any]:
+        """The parameters the steps use (None = the checkpoint's own value, which the model hash pins down)."""
+        parameters: dict[str, Any] = {}
+        if "preprocess" in steps:
+            parameters.update(deface=self.deface)
+        if "segment" in steps:
+            parameters.update(tta=self.tta, threshold=self.threshold, min_size_mm3=self.min_size_mm3)
+        return parameters
+
+
 def _steps(steps: Sequence[str]) -> tuple[str, ...]:
     unknown = [s for s in steps if s not in STEPS]
     if unknown or not steps:
@@ -72,16 +92,6 @@ def _steps(steps: Sequence[str]) -> tuple[str, ...]:
 
 def _model_ref(model: ModelArg) -> ModelRef:
     return model if isinstance(model, ModelRef) else ModelRef.from_paths(model)
-
-
-def _parameters(steps, *, tta, threshold, min_size_mm3, deface) -> dict[str, Any]:
-    parameters: dict[str, Any] = {}
-    if "preprocess" in steps:
-        parameters.update(deface=deface)
-    if "segment" in steps:
-        # None = the checkpoint's own value, which the model hash pins down
-        parameters.update(tta=tta, threshold=threshold, min_size_mm3=min_size_mm3)
-    return parameters
 
 
 def _record_path(out: Path, case: Case, steps: tuple[str, ...], grid: nib.spatialimages.SpatialImage) -> Path:
@@ -102,17 +112,8 @@ def _input_hashes(case: Case, steps: tuple[str, ...]) -> dict[str, str]:
     return hashes
 
 
-def subject_record(
-    case: Case,
-    out: PathLike,
-    steps: Sequence[str] = STEPS,
-    *,
-    model: ModelArg = None,
-    tta: bool = False,
-    threshold: float | None = None,
-    min_size_mm3: float | None = None,
-    deface: bool = True,
-) -> tuple[Path, dict[str, Any]]:
+def subject_record(case: Case, out: PathLike, steps: Sequence[str], options: SubjectOptions
+                   ) -> tuple[Path, dict[str, Any]]:
     """(provenance sidecar path, matched provenance) of ``case`` for these steps and parameters.
 
     :func:`run_subject` skips a subject when :func:`~lesionkit.pipeline.provenance.record_matches`
@@ -127,9 +128,8 @@ def subject_record(
         grid = nib.load(str(case.t1w))  # the header only: enough to name the outputs' space
     except Exception as exc:  # nibabel raises many types for a corrupt header
         raise InvalidInputError(case.t1w, f"cannot read the NIfTI header ({type(exc).__name__}: {exc})") from exc
-    ref = _model_ref(model) if "segment" in steps else None
-    parameters = _parameters(steps, tta=tta, threshold=threshold, min_size_mm3=min_size_mm3, deface=deface)
-    key = provenance_key(steps, _input_hashes(case, steps), ref.as_dict() if ref else None, parameters)
+    model = options.model.as_dict() if options.model is not None and "segment" in steps else None
+    key = provenance_key(steps, _input_hashes(case, steps), model, options.parameters(steps))
     return _record_path(Path(out), case, steps, grid), key
 
 
@@ -155,19 +155,19 @@ def run_subject(
     :class:`~lesionkit.io.InvalidInputError` and leaves nothing of the subject behind.
     """
     steps = _steps(steps)
-    model = _model_ref(model) if "segment" in steps else None
-    options = {"tta": tta, "threshold": threshold, "min_size_mm3": min_size_mm3, "deface": deface}
-    record, key = subject_record(case, out, steps, model=model, **options)
+    options = SubjectOptions(_model_ref(model) if "segment" in steps else None, tta, threshold, min_size_mm3, deface)
+    record, key = subject_record(case, out, steps, options)
     out = Path(out)
     if not overwrite and record_matches(record, key, out):
         return SubjectResult(case.id, "skipped")
     staging = out / STAGING / uuid.uuid4().hex
     try:
-        seconds, warnings = _compute(case, staging, steps, model, options, progress)
+        seconds, warnings = _compute(case, staging, steps, options, progress)
         staged_record = staging / record.relative_to(out)  # the sidecar the provenance is added to
         sidecar = json.loads(staged_record.read_text(encoding="utf-8")) if staged_record.is_file() else {}
         moved = _move_into_place(staging, out, skip=record.relative_to(out))
-        details = {"outputs": [p.as_posix() for p in moved], "model_files": model.as_dict() if model else [],
+        model_files = options.model.as_dict() if options.model else []
+        details = {"outputs": [p.as_posix() for p in moved], "model_files": model_files,
                    "seconds": seconds, "finished": datetime.now(UTC).isoformat(timespec="seconds")}
         write_record(record, sidecar, key, **details)
     finally:
@@ -176,7 +176,7 @@ def run_subject(
     return SubjectResult(case.id, "done", [out / p for p in moved] + [record], seconds, warnings)
 
 
-def _compute(case: Case, staging: Path, steps, model: ModelRef | None, options: dict, progress):
+def _compute(case: Case, staging: Path, steps, options: SubjectOptions, progress):
     """Write every output of the subject under ``staging``; returns (seconds per step, warnings)."""
     seconds: dict[str, float] = {}
     warnings: list[str] = []
@@ -192,14 +192,14 @@ def _compute(case: Case, staging: Path, steps, model: ModelRef | None, options: 
     if "preprocess" in steps and (steps == ("preprocess",) or not is_mni_grid(image)):
         clock = begin("preprocess")
         detail = None if progress is None else (lambda name, index, total: progress(f"preprocess: {name}"))
-        preprocessing, preprocessed, warning = _preprocess(case, image, staging, options["deface"], detail)
+        preprocessing, preprocessed, warning = _preprocess(case, image, staging, options.deface, detail)
         warnings += warning
         seconds["preprocess"] = round(time.perf_counter() - clock, 3)
     if "segment" in steps:
         clock = begin("segment")
         segmentation = segment_t1w(
-            image, load_cached_model(model), tta=options["tta"], threshold=options["threshold"],
-            min_size_mm3=options["min_size_mm3"], preprocessing=preprocessing,
+            image, load_cached_model(options.model), tta=options.tta, threshold=options.threshold,
+            min_size_mm3=options.min_size_mm3, preprocessing=preprocessing,
         )
         space = native_space(image, case.space)
         settings = {"Threshold": segmentation.threshold, "MinimumLesionSizeMM3": segmentation.min_size_mm3}

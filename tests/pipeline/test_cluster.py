@@ -28,6 +28,7 @@ def test_the_slurm_job_script_carries_the_options_and_one_subject_per_worker():
     for line in ("#SBATCH -p long", "#SBATCH -A stroke", "#SBATCH -t 02:00:00", "#SBATCH --cpus-per-task=8"):
         assert line in script
     assert "--nworkers 4" in script and "--nthreads 2" in script and "--resources subject=1" in script
+    assert "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON" in script and "MALLOC_TRIM_THRESHOLD_" not in script
 
 
 def test_sge_calls_the_account_a_project_and_cores_and_memory_are_required():
@@ -74,6 +75,8 @@ def test_local_workers_times_threads_fit_the_cores():
     def threads():
         import torch
 
+        # glibc's adaptive mmap threshold stays on (see lesionkit.pipeline.cluster.worker_environ)
+        assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
         return torch.get_num_threads(), os.environ.get("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS")
 
     with open_client(ClusterSpec(jobs=2)) as client:

@@ -47,6 +47,12 @@ def test_a_failed_subject_exits_1_with_a_summary_and_run_tsv(tmp_path, bids, cap
 def test_participant_then_group_on_a_synthetic_cohort_with_the_shipped_model(tmp_path, capsys):
     cohort, out = tmp_path / "cohort", tmp_path / "derivatives" / "lesionkit"
     assert main(["synth", str(cohort), "--subjects", "2", "--seed", "3", "--resolution", "2", "--quiet"]) == 0
+    # The cohort keeps ATLAS's layout: its .bidsignore hides the extra tables, and what stays invalid is only
+    # ATLAS's own convention of MNI images (space-) and lesion masks (_mask) as raw data.
+    for site in (cohort / "Training").iterdir():
+        errors = validation_errors(site)
+        assert errors and {(e["code"], e["location"].rsplit("_", 1)[-1]) for e in errors} <= {
+            ("ENTITY_NOT_IN_RULE", "T1w.nii.gz"), ("NOT_INCLUDED", "mask.nii.gz")}
     assert main(["run", str(cohort), str(out), "participant", "--quiet"]) == 0
     assert "2 done" in capsys.readouterr().out
     masks = sorted(out.glob("sub-*/ses-1/anat/*_space-MNI152NLin2009aSym_label-L_desc-lesionkit_mask.nii.gz"))

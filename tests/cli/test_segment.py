@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-import lesionkit.cli.segment as segment_cli
+import lesionkit.pipeline.segment as segment_pipeline
 from lesionkit.cli import main
 from lesionkit.io import ATLAS_AFFINE, ATLAS_SHAPE, MNI_SPACE
 from lesionkit.model import NetworkConfig, build_network, save_checkpoint
@@ -46,13 +46,14 @@ def test_native_input_goes_through_preprocessing_and_back(tmp_path, tiny_model, 
     t1 = _write(tmp_path / "in" / "sub-02_T1w.nii.gz", (30, 34, 20), affine)
     seen = []
 
-    def fake_native(model, image, tta):  # the real one runs ANTs (minutes); here: a known map
+    def fake_native(model, image, tta, preprocessing):  # the real one runs ANTs (minutes); here: a known map
         seen.append(image.shape)
         data = np.zeros(image.shape, np.float32)
         data[10:14, 10:14, 5:9] = 0.9
-        return nib.Nifti1Image(data, image.affine)
+        probability = nib.Nifti1Image(data, image.affine)
+        return probability, probability, preprocessing
 
-    monkeypatch.setattr(segment_cli, "_segment_native", fake_native)
+    monkeypatch.setattr(segment_pipeline, "_segment_native", fake_native)
     assert main(["segment", str(t1), "-o", str(tmp_path / "out"), "--model", str(tiny_model)]) == 0
     mask = nib.load(tmp_path / "out" / "sub-02" / "anat" / "sub-02_space-orig_label-L_desc-lesionkit_mask.nii.gz")
     assert seen == [(30, 34, 20)]
@@ -78,12 +79,13 @@ def test_min_size_is_in_cubic_millimetres_and_defaults_to_the_checkpoints(tmp_pa
     affine = np.diag([1.2, 1.2, 1.5, 1.0])  # 2.16 mm³ voxels: the 64-voxel lesion below is 138 mm³
     t1 = _write(tmp_path / "in" / "sub-04_T1w.nii.gz", (30, 34, 20), affine)
 
-    def fake_native(model, image, tta):
+    def fake_native(model, image, tta, preprocessing):
         data = np.zeros(image.shape, np.float32)
         data[10:14, 10:14, 5:9] = 0.9
-        return nib.Nifti1Image(data, image.affine)
+        probability = nib.Nifti1Image(data, image.affine)
+        return probability, probability, preprocessing
 
-    monkeypatch.setattr(segment_cli, "_segment_native", fake_native)
+    monkeypatch.setattr(segment_pipeline, "_segment_native", fake_native)
     config = NetworkConfig(widths=[8, 16], stem_stride=2)
     model = save_checkpoint(tmp_path / "m.pt", build_network(config), config, min_size_mm3=150.0)
     name = "sub-04_space-orig_label-L_desc-lesionkit_mask.nii.gz"

@@ -10,8 +10,9 @@ are specks: left out of the lesion table, counts and classes, reported per subje
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,12 +99,14 @@ def analyze_cohort(
     tract_affine: np.ndarray | None = None,
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
 ) -> CohortTables:
     """Analyze every case (masks on the ATLAS grid or its subsampling); returns the four tables.
 
     ``min_size_mm3``: smaller components are specks, reported apart (see the module docstring).
     ``t1w``: one T1w path (or None) per case, checked to share the mask's grid. ``atlases``: user atlases
     on the masks' grid (JHU levels 1 and 2 are always added). ``tract``: a boolean CST map on that grid.
+    ``executor``: where the cases run (e.g. a Dask ``Client.get_executor()``) instead of ``jobs`` processes.
     """
     if not cases:
         raise InvalidInputError(None, "no lesion masks to analyze")
@@ -114,17 +117,13 @@ def analyze_cohort(
     options = _Options(min_size_mm3, tuple(atlases), tract, tract_affine)
     tasks = [(case, options, None if t1w is None else t1w[i]) for i, case in enumerate(cases)]
     results = []
-    if jobs <= 1:
-        for done, task in enumerate(tasks, start=1):
-            results.append(_run(task))
+    with contextlib.ExitStack() as stack:
+        if executor is None and jobs > 1:
+            executor = stack.enter_context(ProcessPoolExecutor(max_workers=jobs))
+        for done, result in enumerate((executor.map if executor else map)(_run, tasks), start=1):
+            results.append(result)
             if progress is not None:
                 progress(done)
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for done, result in enumerate(pool.map(_run, tasks), start=1):
-                results.append(result)
-                if progress is not None:
-                    progress(done)
     lesion_frames = [r[0] for r in results if len(r[0])]
     lesions = pd.concat(lesion_frames, ignore_index=True) if lesion_frames else pd.DataFrame(columns=LESION_COLUMNS)
     roi = pd.concat([r[1] for r in results], ignore_index=True)

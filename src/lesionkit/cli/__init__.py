@@ -22,6 +22,7 @@ __all__ = ["main"]
 COMMANDS: tuple[str, ...] = (
     "synth", "evaluate", "montage", "preprocess", "train", "segment", "demo", "analyze", "overlap", "reliability",
     "challenge",
+    "run",
 )
 
 EXIT_OK, EXIT_USAGE, EXIT_INVALID_INPUT = 0, 2, 3

@@ -308,6 +308,9 @@ def save_nifti(
     out.header.set_data_dtype(arr.dtype)
     if np.issubdtype(arr.dtype, np.integer):
         out.header.set_slope_inter(1, 0)
+    space_unit, time_unit = out.header.get_xyzt_units()
+    if space_unit == "unknown":  # BIDS validators want spatial units in every header; lesionkit's grids are mm
+        out.header.set_xyzt_units("mm", time_unit)
     out.set_qform(affine, code=int(out.header["qform_code"]) or 1)
     out.set_sform(affine, code=int(out.header["sform_code"]) or 1)
     path = Path(path)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
 import warnings
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,24 +139,20 @@ def _evaluate_job(job: CasePair, threshold: float) -> dict:
     return row
 
 
-def _run_jobs(jobs: list[CasePair], threshold: float, n_jobs: int, progress: bool) -> list[dict]:
+def _run_jobs(jobs: list[CasePair], threshold: float, n_jobs: int, progress: bool,
+              executor: Executor | None = None) -> list[dict]:
     from rich.progress import Progress
 
-    with Progress(disable=not progress, transient=True) as bar:
+    with Progress(disable=not progress, transient=True) as bar, contextlib.ExitStack() as stack:
         task = bar.add_task("evaluating cases", total=len(jobs))
-        if n_jobs <= 1:
-            rows = []
-            for job in jobs:
-                rows.append(_evaluate_job(job, threshold))
-                bar.advance(task)
-            return rows
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-            futures = [pool.submit(_evaluate_job, job, threshold) for job in jobs]
-            rows = []
-            for future in futures:  # in case order; the first failure (e.g. grid mismatch) propagates
-                rows.append(future.result())
-                bar.advance(task)
-            return rows
+        if executor is None and n_jobs > 1:
+            executor = stack.enter_context(ProcessPoolExecutor(max_workers=n_jobs))
+        rows = []
+        # in case order; the first failure (e.g. grid mismatch) propagates
+        for row in (executor.map if executor else map)(functools.partial(_evaluate_job, threshold=threshold), jobs):
+            rows.append(row)
+            bar.advance(task)
+        return rows
 
 
 def evaluate_cohort(
@@ -166,6 +164,7 @@ def evaluate_cohort(
     threshold: float = 0.5,
     n_resamples: int = 1000,
     seed: int | None = 0,
+    executor: Executor | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """Evaluate every true case against its prediction; returns ``(rows, summary)``.
 
@@ -175,7 +174,8 @@ def evaluate_cohort(
     empty mask and listed under ``missing_predictions``; a prediction with no true case is a warning and
     listed under ``extra_predictions``; masks on different grids raise
     :class:`~lesionkit.io.InvalidInputError` naming both files. A probability map (``*_probseg``) adds
-    maximal Dice (``mdsc``); one with values outside [0, 1] is refused. Strata: truth size quartile,
+    maximal Dice (``mdsc``); one with values outside [0, 1] is refused. ``executor`` (e.g. a Dask
+    ``Client.get_executor()``) runs the cases instead of ``jobs`` processes. Strata: truth size quartile,
     cohort, and, when the truth's metadata tell them, lesion location (:func:`primary_location`) and
     :data:`EXTRA_STRATA` (hemisphere).
     """
@@ -194,7 +194,7 @@ def evaluate_cohort(
     job_list, extra = match_cases(preds, truths)
     if extra:
         warnings.warn(f"{len(extra)} prediction(s) have no true case and are ignored: {', '.join(extra)}", stacklevel=2)
-    rows = pd.DataFrame(_run_jobs(job_list, threshold, jobs, progress))
+    rows = pd.DataFrame(_run_jobs(job_list, threshold, jobs, progress, executor))
     if "mdsc" in rows:  # a missing prediction is an empty mask, so its best Dice over thresholds is its Dice
         absent = rows["mdsc"].isna() & rows["prediction"].eq("missing")
         rows.loc[absent, "mdsc"] = rows.loc[absent, "dice"]

@@ -61,6 +61,7 @@ def write_outputs(result: PreprocessResult, root: PathLike, subject: str, sessio
     sidecar = {
         "Sources": [str(result.source)] if result.source else [],
         "SpatialReference": MNI_SPACE,
+        "SkullStripped": False,  # BIDS requires it for a preprocessed T1w: defaced, never skull-stripped
         "Description": "N4-corrected, white-matter-peak-standardised (WM = 1), defaced T1w, affinely registered "
         "to MNI152NLin2009aSym and resampled linearly onto the ATLAS grid (197x233x189, 1 mm)",
         "Steps": result.steps,

@@ -256,4 +256,6 @@ def generate_cohort(
         columns = PARTICIPANT_COLUMNS + (() if options.is_default else REALISM_COLUMNS)
         write_text(folder / "participants.tsv", _tsv(columns, [r[1] for r in mine]))
         write_text(folder / "lesions.tsv", _tsv(LESION_COLUMNS, [row for r in mine for row in r[2]]))
+        # ATLAS-like extras BIDS has no name for (the README says which ATLAS conventions stay invalid)
+        write_text(folder / ".bidsignore", "lesions.tsv\n*_synth.json\n*_xfm.json\n")
     return [r[0] for r in results]

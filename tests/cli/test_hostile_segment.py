@@ -103,7 +103,10 @@ def test_an_interrupt_while_writing_the_probability_map_leaves_no_temporary(tmp_
     returncode, stderr, seen = interrupt_at_temporary(args, out, signum, hold="_probseg", prelude=FAKE_NATIVE)
     assert seen and "_probseg" in seen[0].name
     assert returncode == code and stderr.strip().endswith(f"lesionkit segment: {word}")
-    assert temporaries(out) == [] and files(out) == ["dataset_description.json"]
+    # all that is left is run.tsv saying the subject was interrupted (the dataset description follows the
+    # first finished subject)
+    assert temporaries(out) == [] and files(out) == ["run.tsv"]
+    assert "interrupted" in (out / "run.tsv").read_text()
 
 
 def test_train_checks_its_output_and_flags_first(tmp_path, capsys, monkeypatch):

@@ -20,13 +20,13 @@ def test_files_and_folders_give_one_case_each_and_a_duplicate_is_refused(tmp_pat
     cases = collect_cases([folder, single])
     assert [c.id for c in cases] == ["sub-01", "sub-02", "sub-03"]
     assert [c.id for c in collect_cases([folder], ["02"])] == ["sub-02"]
-    with pytest.raises(InvalidInputError, match="also given as"):
+    with pytest.raises(InvalidInputError, match="is given twice"):
         collect_cases([folder, folder / "sub-01" / "anat" / "sub-01_T1w.nii.gz"])
 
 
 def test_no_case_with_the_needed_file_is_invalid_input(tmp_path):
     mask = _save(tmp_path / "sub-01_label-L_mask.nii.gz")
-    with pytest.raises(InvalidInputError, match="no T1w image found"):
+    with pytest.raises(InvalidInputError, match="holds no T1w image"):
         collect_cases([mask])
     assert [c.mask for c in collect_cases([mask], require="mask")] == [mask]
     with pytest.raises(InvalidInputError, match="does not exist"):

@@ -96,8 +96,10 @@ def _tree_digest(root) -> str:
 #   generate_cohort(OUT, 2, seed=0, resolution=2, progress=False)                 -> _DEFAULT_MNI
 #   generate_cohort(OUT, 1, seed=1, resolution=2, space="both", progress=False)   -> _DEFAULT_BOTH
 # The shipped model, the demo and many tests depend on these bytes: new options must be opt-in.
-_DEFAULT_MNI = "8af681d94121329db78fa1b301487986b5c988dabe2d9947606b8f829918940f"
-_DEFAULT_BOTH = "dc057d57692c8626c3a7d45fda7b480a5ef8c8c000d46cb3fe447263c78c4c0d"
+# Remade after two deliberate changes for BIDS validity (voxel data and affines checked identical to
+# 0822ce0's): NIfTI headers state mm units (xyzt_units 2) and each cohort folder has a .bidsignore.
+_DEFAULT_MNI = "8bd5970fd874d6bc9f94ecf6c080e4c1d6430961b1aee1c7f12edfcdf16746c1"
+_DEFAULT_BOTH = "96ef5c74dc16dea815c992ce0444926fb82689bb2acfd92b1f49d44b9297c9a9"
 
 
 def test_default_cohort_is_byte_identical_to_before(tmp_path):

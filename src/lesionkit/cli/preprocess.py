@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     # Every input is read and checked before the first scan starts: a corrupt file in a folder of many
     # fails now, with nothing written, instead of when its turn comes.
     validate_cases(cases, masks=True, scans=True)
+    import ants  # noqa: F401  (the 'preprocess' extra: without it main() names the extra, not each subject)
     if args.mask:
         check_same_grid(load_image(cases[0].t1w), load_mask(args.mask))
         cases = [dataclasses.replace(cases[0], mask=Path(args.mask), mask_parts=(Path(args.mask),))]

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     # Every T1w is read and checked before the first subject starts, and before torch is even imported:
     # a bad input fails in a second, small, with nothing written.
     validate_cases(cases, scans=True)
+    import torch  # noqa: F401  (the 'model' extra: without it main() names the extra, not each subject)
     report = run_subjects(cases, args.output, ("segment",), spec=spec, overwrite=args.overwrite,
                           description="lesionkit lesion segmentations", on_outcome=outcome_printer(len(cases)),
                           **options)

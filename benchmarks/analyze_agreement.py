@@ -129,7 +129,7 @@ def _lesion_rows(path: Path, subject: str, maps: dict[str, np.ndarray], min_size
         if len(same) != 1:
             raise SystemExit(f"{path}: component {index} ({sizes[index]} voxels) not found once in lesionkit's table")
         cortex, infra = float(maps["cortex"][box][inside].mean()), float(maps["infratentorial"][box][inside].mean())
-        volume_exact = bool(same.iloc[0]["volume_mm3"] == sizes[index] * float(abs(np.linalg.det(img.affine[:3, :3]))))
+        volume_exact = bool(same.iloc[0]["volume_mm3"] == sizes[index] * float(np.prod(img.header.get_zooms()[:3])))
         rows.append({**same.iloc[0].to_dict(), "volume_is_voxels_times_voxel_volume": volume_exact,
                      "reference_location": classify_location(cortex, infra),
                      "reference_cortex_share": round(cortex, 4), "reference_infratentorial_share": round(infra, 4)})

@@ -5,7 +5,8 @@ lesionkit (N4 + registration + brain mask) and the peers (``--peers``) run on th
 
 * ``ants_default``: ``ants.n4_bias_field_correction(img)`` + ``ants.registration(template, img, "Affine")``;
 * ``ants_tuned``: lesionkit's N4 parameters, an ``ants.affine_initializer`` whole-sphere start, the template
-  brain mask and lesionkit's 8/4/2 mm schedule (``preprocess_cases.run_ants_tuned``).
+  brain mask and lesionkit's 8/4/2 mm schedule (``preprocess_cases.run_ants_tuned``): for heads in any pose;
+* ``ants_tuned_com``: the same from ANTs' centre-of-mass start: for scans in the usual pose.
 
 Error of a transform = distance between each brain voxel mapped through it and through the truth (mean
 and max over the brain). Per case also lesionkit's start pose and the lesion round trip native → MNI
@@ -25,7 +26,7 @@ rotated further by 40° about y, 75° about z, 120° about x and 160° about y (
 give names separated by commas.
 
     OMP_NUM_THREADS=2 python benchmarks/preprocess_accuracy.py [--cases held-out|quick|tuning|NAMES]
-        [--peers default,tuned|none] [--rows FILE]
+        [--peers default,tuned,com|none] [--rows FILE]
 """
 
 from __future__ import annotations
@@ -39,7 +40,15 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from preprocess_cases import brain_points, errors, make_case, run_ants_default, run_ants_tuned, run_lesionkit
+from preprocess_cases import (
+    brain_points,
+    errors,
+    make_case,
+    run_ants_default,
+    run_ants_tuned,
+    run_ants_tuned_com,
+    run_lesionkit,
+)
 from scipy import ndimage
 
 CASE_SETS = {
@@ -50,7 +59,8 @@ CASE_SETS = {
     "tuning": "template:0,template:3,template:1:30,template:2:60,template:3:90,template:0:180,"
               "synth:0,synth:3,synth:5:thick,synth:6,synth:7:thick,synth:1:90,synth:2:thick:180,synth:4:-45",
 }
-PEERS = {"default": ("ants_default", run_ants_default), "tuned": ("ants_tuned", run_ants_tuned)}
+PEERS = {"default": ("ants_default", run_ants_default), "tuned": ("ants_tuned", run_ants_tuned),
+         "com": ("ants_tuned_com", run_ants_tuned_com)}
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -106,8 +116,20 @@ def _registration_seconds(result: dict) -> float:
     return sum(seconds for step, seconds in result["steps"].items() if step != "n4")
 
 
-def _finished(path: Path | None, pipelines: list[str]) -> dict[str, dict]:
-    """Cases of an earlier run (one JSON object a line; other lines are skipped) that have every pipeline."""
+def _lesionkit_row(spec: str, t1w: nib.Nifti1Image, mask: nib.Nifti1Image, truth: np.ndarray,
+                   points: np.ndarray) -> dict:
+    fit, seconds = run_lesionkit(t1w)
+    return {"case": spec, "voxel_mm": [round(float(z), 3) for z in np.linalg.norm(t1w.affine[:3, :3], axis=0)],
+            "orientation": "".join(nib.aff2axcodes(t1w.affine)),
+            "lesionkit": {"error": errors(fit.transform, truth, points), "seconds": round(sum(seconds.values()), 2),
+                          "steps": {k: round(v, 2) for k, v in seconds.items()},
+                          "start_error": errors(fit.initial_transform, truth, points),
+                          "initialisation": fit.initialisation, "brain_ncc": fit.scores,
+                          "round_trip": round_trip(mask, fit.transform)}}
+
+
+def _finished(path: Path | None) -> dict[str, dict]:
+    """Cases of an earlier run, by name (one JSON object a line; other lines skipped; a later line wins)."""
     done = {}
     if path is None or not path.exists():
         return done
@@ -116,7 +138,7 @@ def _finished(path: Path | None, pipelines: list[str]) -> dict[str, dict]:
             row = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if isinstance(row, dict) and "case" in row and all(name in row for name in pipelines):
+        if isinstance(row, dict) and "case" in row:
             done[row["case"]] = row
     return done
 
@@ -124,39 +146,35 @@ def _finished(path: Path | None, pipelines: list[str]) -> dict[str, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="quick", help="held-out, quick, tuning or comma-separated case names")
-    parser.add_argument("--peers", default="default,tuned", help="comma-separated: default, tuned; or none")
-    parser.add_argument("--rows", type=Path, help="JSON-lines file of finished cases: appended to as cases finish, "
-                        "and cases already in it (with every pipeline asked for) are reused, so a run can resume")
+    parser.add_argument("--peers", default="default,tuned,com", help="comma-separated: default, tuned, com; or none")
+    parser.add_argument("--rows", type=Path, help="JSON-lines file of finished cases: appended to as cases finish; "
+                        "pipelines a case already has there are reused, so a run can resume or add a peer")
     args = parser.parse_args()
     specs = CASE_SETS.get(args.cases, args.cases).split(",")
     peers = [] if args.peers == "none" else [PEERS[p] for p in args.peers.split(",")]
     pipelines = ["lesionkit"] + [name for name, _ in peers]
 
-    done = _finished(args.rows, pipelines)
+    done = _finished(args.rows)
     rows = []
     for spec in specs:
-        if spec in done:
-            rows.append(done[spec])
-            continue
-        t1w, mask, truth, extra = make_case(spec)
-        points = brain_points(truth, t1w)
-        fit, seconds = run_lesionkit(t1w)
-        row = {"case": spec, "voxel_mm": [round(float(z), 3) for z in np.linalg.norm(t1w.affine[:3, :3], axis=0)],
-               "orientation": "".join(nib.aff2axcodes(t1w.affine)), **extra,
-               "lesionkit": {"error": errors(fit.transform, truth, points), "seconds": round(sum(seconds.values()), 2),
-                             "steps": {k: round(v, 2) for k, v in seconds.items()},
-                             "start_error": errors(fit.initial_transform, truth, points),
-                             "initialisation": fit.initialisation, "brain_ncc": fit.scores,
-                             "round_trip": round_trip(mask, fit.transform)}}
-        for name, run in peers:
-            transform, their_seconds = run(t1w)
-            row[name] = {"error": errors(transform, truth, points), "seconds": round(sum(their_seconds.values()), 2),
-                         "steps": {k: round(v, 2) for k, v in their_seconds.items()}}
+        row = dict(done.get(spec, {}))
+        missing = [name for name in pipelines if name not in row]
+        if missing:
+            t1w, mask, truth, extra = make_case(spec)
+            points = brain_points(truth, t1w)
+            if "lesionkit" in missing:
+                row = {**_lesionkit_row(spec, t1w, mask, truth, points), **extra, **row}
+            for name, run in peers:
+                if name in missing:
+                    transform, their_seconds = run(t1w)
+                    row[name] = {"error": errors(transform, truth, points),
+                                 "seconds": round(sum(their_seconds.values()), 2),
+                                 "steps": {k: round(v, 2) for k, v in their_seconds.items()}}
+            print(json.dumps(row), file=sys.stderr, flush=True)  # progress; the result is the one line on stdout
+            if args.rows:
+                with args.rows.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(row) + "\n")
         rows.append(row)
-        print(json.dumps(row), file=sys.stderr, flush=True)  # progress; the result is the one line on stdout
-        if args.rows:
-            with args.rows.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(row) + "\n")
 
     lesion_dice = [d["dice"] for r in rows for d in r["lesionkit"]["round_trip"]["lesions_ge_1000mm3"]]
     out = {

@@ -2,13 +2,14 @@
 
 The pipelines and the case names are those of ``preprocess_cases.py``: lesionkit's N4 + whole-sphere
 rigid search and affine + brain mask; ANTsPy's default N4 + ``registration(type_of_transform="Affine")``;
-and tuned ANTsPy (lesionkit's N4 parameters, an ``ants.affine_initializer`` start, the template brain
-mask, lesionkit's 8/4/2 mm schedule). Prints ONE JSON line with each pipeline's step times and error
+and tuned ANTsPy (lesionkit's N4 parameters, the template brain mask, lesionkit's 8/4/2 mm schedule)
+from an ``ants.affine_initializer`` whole-sphere start (``ants_tuned``) or from ANTs' centre-of-mass start
+(``ants_tuned_com``). Prints ONE JSON line with each pipeline's step times and error
 (mean and max distance over brain voxels between the estimated and the true transform), lesionkit's
 lesion round-trip Dice, and ``speedup`` = peer seconds / lesionkit seconds. For several cases and per
 pose class, see ``preprocess_accuracy.py``.
 
-    OMP_NUM_THREADS=2 python benchmarks/preprocess_speed.py [--case cli:500:8:0] [--peers default,tuned|none]
+    OMP_NUM_THREADS=2 python benchmarks/preprocess_speed.py [--case cli:500:8:0] [--peers default,tuned,com|none]
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def _timed(seconds: dict[str, float]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", default="cli:500:8:0", help="a case name (see preprocess_cases.py)")
-    parser.add_argument("--peers", default="default,tuned", help="comma-separated: default, tuned; or none")
+    parser.add_argument("--peers", default="default,tuned,com", help="comma-separated: default, tuned, com; or none")
     args = parser.parse_args()
 
     t1w, mask, truth, extra = make_case(args.case)

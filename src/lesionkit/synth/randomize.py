@@ -26,6 +26,7 @@ from scipy import ndimage as ndi
 
 from lesionkit.synth.anatomy import Tissue
 from lesionkit.synth.fields import smooth_noise, upsample
+from lesionkit.synth.scanner import add_noise
 
 __all__ = ["Acquisition", "apply_acquisition", "apply_tissue_contrast", "brain_extraction", "draw_acquisition"]
 
@@ -126,12 +127,7 @@ def apply_acquisition(
     field = (field - field.mean()) / max(float(field.max() - field.min()), 1e-6)
     out *= np.exp(np.float32(acquisition.bias_strength) * field)
     noise = np.float32(1.0 / acquisition.snr)
-    if acquisition.rician:
-        real = out + noise * rng.standard_normal(out.shape, dtype=np.float32)
-        imag = noise * rng.standard_normal(out.shape, dtype=np.float32)
-        out = np.sqrt(real * real + imag * imag)
-    else:
-        out = np.clip(out + noise * rng.standard_normal(out.shape, dtype=np.float32), 0, None)
+    out = add_noise(rng, out, noise, acquisition.rician)
     if acquisition.bits8:
         top = float(np.percentile(out, 99.9)) or 1.0
         return np.clip(np.rint(out * (255.0 / top)), 0, 255).astype(np.float32)

@@ -8,7 +8,7 @@ from scipy import ndimage as ndi
 from lesionkit.synth.fields import upsample
 from lesionkit.synth.profile import ScannerProfile
 
-__all__ = ["apply_scanner"]
+__all__ = ["add_noise", "apply_scanner"]
 
 
 def _bias_field(rng: np.random.Generator, shape: tuple[int, ...], strength: float) -> np.ndarray:
@@ -16,6 +16,16 @@ def _bias_field(rng: np.random.Generator, shape: tuple[int, ...], strength: floa
     field = upsample(rng.standard_normal((4, 4, 4)).astype(np.float32), shape)
     span = float(field.max() - field.min()) or 1.0
     return np.exp(strength * (field - field.mean()) / span).astype(np.float32)
+
+
+def add_noise(rng: np.random.Generator, image: np.ndarray, sigma: np.float32, rician: bool) -> np.ndarray:
+    """Magnitude-image noise of standard deviation ``sigma``: Rician (|image + complex Gaussian|) or a clipped
+    Gaussian; float32."""
+    if rician:
+        real = image + sigma * rng.standard_normal(image.shape, dtype=np.float32)
+        imag = sigma * rng.standard_normal(image.shape, dtype=np.float32)
+        return np.sqrt(real * real + imag * imag)
+    return np.clip(image + sigma * rng.standard_normal(image.shape, dtype=np.float32), 0, None)
 
 
 def apply_scanner(
@@ -31,10 +41,5 @@ def apply_scanner(
         out = ndi.gaussian_filter1d(out, sigma, axis=profile.slice_axis, mode="nearest")
     out *= _bias_field(rng, out.shape, profile.bias_strength)
     noise = np.float32(profile.noise)
-    if profile.rician:
-        real = out + noise * rng.standard_normal(out.shape, dtype=np.float32)
-        imag = noise * rng.standard_normal(out.shape, dtype=np.float32)
-        out = np.sqrt(real * real + imag * imag)
-    else:
-        out = np.clip(out + noise * rng.standard_normal(out.shape, dtype=np.float32), 0, None)
+    out = add_noise(rng, out, noise, profile.rician)
     return (out * np.float32(profile.intensity_scale * wm_level)).astype(np.float32)

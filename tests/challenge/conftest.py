@@ -220,6 +220,44 @@ def client(challenge_db):
         yield test_client
 
 
+class ChunkedMultipart:
+    """A multipart body sent chunked (no Content-Length): ``fields``, then a file part of ``file_bytes`` zeros in
+    64 KiB chunks. ``sent`` counts the file bytes the client has produced, i.e. at most what the server read."""
+
+    boundary = "lesionkit-test-boundary"
+
+    def __init__(self, fields: dict[str, str], file_field: str, file_bytes: int) -> None:
+        self.fields, self.file_field, self.file_bytes, self.sent = fields, file_field, file_bytes, 0
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __iter__(self):
+        for key, value in self.fields.items():
+            yield f'--{self.boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        yield (f'--{self.boundary}\r\nContent-Disposition: form-data; name="{self.file_field}"; filename="a.zip"\r\n'
+               "Content-Type: application/zip\r\n\r\n").encode()
+        chunk = bytes(1 << 16)
+        while self.sent < self.file_bytes:
+            self.sent += len(chunk)
+            yield chunk
+        yield f"\r\n--{self.boundary}--\r\n".encode()
+
+
+def open_files_under(folder: Path) -> list[str]:
+    """This process's open file descriptors that point into ``folder`` (unnamed temporary files included)."""
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(str(folder)):
+            found.append(target)
+    return found
+
+
 class LiveServer:
     """Uvicorn serving ``app`` on a free loopback port, in a thread (for the browser and HTTP clients)."""
 

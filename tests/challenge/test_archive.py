@@ -183,3 +183,32 @@ def test_bad_dtype_offset_and_truncation(tmp_path):
     whole = nib.Nifti1Image(np.zeros(SHAPE, np.uint8), AFFINE).to_bytes()
     with pytest.raises(InvalidInputError, match="truncated"):
         read_mask(write(tmp_path, "t.nii.gz", gzip.compress(whole[:-100])), GRID)
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_extracts_from_an_open_file_with_the_same_refusals(tmp_path, kind):
+    members = {"preds/sub-1_mask.nii.gz": b"x" * 10}
+    if kind == "zip":
+        good, slip = zip_bytes(members), zip_bytes({"../escape.nii.gz": b"x"})
+    else:
+        info = tarfile.TarInfo("preds/sub-1_mask.nii.gz")
+        info.size = 10
+        evil = tarfile.TarInfo("../escape.nii.gz")
+        evil.size = 1
+        good, slip = tar_bytes([info], members), tar_bytes([evil], {"../escape.nii.gz": b"x"})
+    with io.BytesIO(good) as stream:  # an upload's spooled file, never written under its own name
+        assert extract_archive(stream, tmp_path / "out") == ["preds/sub-1_mask.nii.gz"]
+    with io.BytesIO(slip) as stream, pytest.raises(InvalidInputError, match=r"escape.nii.gz: .*contains '\.\.'"):
+        extract_archive(stream, tmp_path / "out2")
+    assert not (tmp_path / "escape.nii.gz").exists()
+
+
+def test_relative_error_shows_no_server_path(tmp_path):
+    from lesionkit.challenge.archive import relative_error
+
+    scratch = tmp_path / "unpack-123"
+    inner = relative_error(InvalidInputError(scratch / "a" / "m.nii.gz", f"differs from {scratch}/b.nii.gz"),
+                           scratch, "upload")
+    assert str(inner) == "a/m.nii.gz: differs from b.nii.gz"
+    root = relative_error(InvalidInputError(scratch, f"cannot read {scratch}"), scratch, "truth archive")
+    assert str(root) == "truth archive: cannot read truth archive" and str(tmp_path) not in str(root)

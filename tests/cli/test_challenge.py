@@ -68,6 +68,29 @@ def test_init_token_submit_worker_rescore(tmp_path, capsys):
     database.dispose()
 
 
+def test_init_takes_the_truth_as_an_archive(tmp_path, capsys):
+    import tarfile
+
+    from lesionkit.challenge.tables import Phase
+    from lesionkit.web.database import Database
+
+    truth = write_truth(tmp_path / "truth")
+    with tarfile.open(tmp_path / "truth.tar.gz", "w:gz") as tf:
+        tf.add(truth, arcname="truth")
+    db = str(tmp_path / "c.db")
+    assert main(["challenge", "init", db, "--phase", "test", "--truth", str(tmp_path / "truth.tar.gz")]) == 0
+    database = Database(db)
+    with database.read() as session:
+        from sqlalchemy import select
+
+        assert len(session.scalar(select(Phase)).cases) == 3
+    database.dispose()
+    assert not list((tmp_path / "c.db.files").glob("truth-unpack-*"))  # the scratch folder is gone
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 truncated")
+    assert main(["challenge", "init", db, "--phase", "other", "--truth", str(tmp_path / "bad.zip")]) == 3
+    assert "truth archive" in capsys.readouterr().err
+
+
 def test_init_refuses_bad_input(tmp_path, capsys):
     db = str(tmp_path / "c.db")
     empty = tmp_path / "empty"

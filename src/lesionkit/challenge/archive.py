@@ -18,13 +18,14 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import nibabel as nib
 import numpy as np
 
 from lesionkit.io.errors import InvalidInputError
 
-__all__ = ["ArchiveLimits", "Grid", "extract_archive", "read_mask"]
+__all__ = ["ArchiveLimits", "Grid", "extract_archive", "read_mask", "relative_error", "remove_tree"]
 
 _CHUNK = 1 << 20
 #: NIfTI data types a mask may be stored in (no complex, RGB or 128-bit types).
@@ -133,19 +134,21 @@ def _extract_tar(archive: tarfile.TarFile, dest: Path, budget: _Budget) -> list[
     return names
 
 
-def extract_archive(archive: Path | str, dest: Path | str, limits: ArchiveLimits = ArchiveLimits(),
+def extract_archive(archive: Path | str | BinaryIO, dest: Path | str, limits: ArchiveLimits = ArchiveLimits(),
                     display_name: str = "upload") -> list[str]:
-    """Unpack ``archive`` (zip or tar, optionally gzip/bz2/xz) into ``dest``; returns the files' relative paths.
+    """Unpack ``archive`` (zip or tar, optionally gzip/bz2/xz; a path or a seekable binary file) into ``dest``;
+    returns the files' relative paths.
 
     Raises :class:`~lesionkit.io.InvalidInputError` naming the offending member; ``dest`` may then hold
     partial output, which the caller removes (it is a private scratch folder).
     """
-    archive, dest = Path(archive), Path(dest)
+    source = archive if hasattr(archive, "read") else Path(archive)
+    dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     budget = _Budget(limits)
     try:
-        if zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as zf:
+        if zipfile.is_zipfile(source):
+            with zipfile.ZipFile(source) as zf:
                 declared = 0
                 for info in zf.infolist():  # refuse early when the directory already says so
                     declared += info.file_size
@@ -154,7 +157,11 @@ def extract_archive(archive: Path | str, dest: Path | str, limits: ArchiveLimits
                                                                f"{limits.max_unpacked_bytes} bytes (limit)")
                 return _extract_zip(zf, dest, budget)
         try:
-            tf = tarfile.open(archive, mode="r|*")
+            if isinstance(source, Path):
+                tf = tarfile.open(source, mode="r|*")
+            else:
+                source.seek(0)  # is_zipfile read the end of the file
+                tf = tarfile.open(fileobj=source, mode="r|*")
         except tarfile.TarError:
             raise InvalidInputError(display_name, "is not a .zip or .tar.gz archive") from None
         with tf:
@@ -230,6 +237,16 @@ def read_mask(path: Path | str, grid: Grid, name: str | None = None) -> tuple[np
         else:
             raise InvalidInputError(name, "affine differs from the phase grid (wrong space or orientation)")
     return data != 0, warnings
+
+
+def relative_error(error: InvalidInputError, folder: Path, root_name: str) -> InvalidInputError:
+    """The same error with the scratch ``folder`` cut out of it: paths inside the archive only, the folder itself
+    called ``root_name`` (server paths are never shown)."""
+    prefix = str(folder)
+    path = None if error.path is None else str(error.path)
+    if path is not None:
+        path = root_name if path == prefix else path.removeprefix(prefix + "/")
+    return InvalidInputError(path, error.problem.replace(prefix + "/", "").replace(prefix, root_name))
 
 
 def remove_tree(path: Path) -> None:

@@ -3,19 +3,22 @@ rules that follow from them (open now? leaderboard visible? per-case results sho
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lesionkit.challenge.tables import Challenge, Phase, TruthCase
-from lesionkit.challenge.truth import store_truth, truth_folder
+from lesionkit.challenge.truth import store_truth, truth_folder, unpacked_truth
 from lesionkit.io import InvalidInputError, load_cohort
 from lesionkit.metrics import ATLAS_RANKING_METRICS, METRIC_KEYS
 from lesionkit.web.database import Database
@@ -98,63 +101,135 @@ def _truth_cases(truth: Path):  # noqa: ANN202
     return cases
 
 
-def _import_truth(session: Session, phase: Phase, storage: Path, truth: Path, images: Path | None) -> None:
-    folder = truth_folder(storage, phase.name)
+@dataclass
+class _CopiedTruth:
+    """Truth (and public images) copied into storage, not yet in the database."""
+
+    cases: list[dict] = field(default_factory=list)
+    grid: tuple[list[int], list[list[float]], list[float]] | None = None
+    files: list[Path] = field(default_factory=list)
+
+    def remove(self) -> None:
+        """Undo the copy (the phase was not created or its truth not replaced)."""
+        for path in self.files:
+            path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _truth_source(truth: Path | BinaryIO, storage: Path) -> Iterator[Path]:
+    """A truth folder as it is, or a truth archive (a file, or an uploaded stream) unpacked
+    (:func:`~lesionkit.challenge.truth.unpacked_truth`)."""
+    if not isinstance(truth, Path) or truth.is_file():
+        with unpacked_truth(truth, storage) as folder:
+            yield folder
+    else:
+        yield truth
+
+
+def _as_source(truth: Path | str | BinaryIO) -> Path | BinaryIO:
+    return truth if hasattr(truth, "read") else Path(truth)  # type: ignore[return-value]
+
+
+def _copy_truth(storage: Path, phase_name: str, truth: Path | BinaryIO, images: Path | None) -> _CopiedTruth:
+    """Copy every true mask (and public image) into storage, with no database transaction open: importing
+    hundreds of masks takes a while, and SQLite's one writer must stay free for the workers' heartbeats."""
+    copied = _CopiedTruth()
+    try:
+        with _truth_source(truth, storage) as source:
+            _copy_cases(copied, storage, phase_name, source, images)
+    except BaseException:
+        copied.remove()
+        raise
+    return copied
+
+
+def _copy_cases(copied: _CopiedTruth, storage: Path, phase_name: str, truth: Path, images: Path | None) -> None:
+    folder = truth_folder(storage, phase_name)
     folder.mkdir(parents=True, exist_ok=True)
     cases = _truth_cases(truth)
     image_cases = {c.id: c for c in load_cohort(images, space=None)} if images else {}
-    grid = None
+    first = None
     for case in cases:
         name, affine, shape = store_truth(case, folder)
-        if grid is None:
-            grid = (affine, shape)
-            phase.grid_shape, phase.grid_affine = list(shape), np.asarray(affine).tolist()
-            phase.spacing = [float(v) for v in np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)]
-        elif tuple(shape) != tuple(grid[1]) or not np.allclose(affine, grid[0], atol=1e-3):
+        copied.files.append(folder / name)
+        if first is None:
+            first = (affine, shape)
+            spacing = [float(v) for v in np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)]
+            copied.grid = (list(shape), np.asarray(affine).tolist(), spacing)
+        elif tuple(shape) != tuple(first[1]) or not np.allclose(affine, first[0], atol=1e-3):
             # Names the case id only: the truth's own paths are never echoed.
             raise InvalidInputError(None, f"true mask of {case.id} is on another grid than the first case")
         image_name = None
         image = image_cases.get(case.id)
         if image is not None and image.t1w is not None:
             image_name = f"{case.id}_T1w.nii.gz"
-            (storage / "images" / phase.name).mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(image.t1w, storage / "images" / phase.name / image_name)
-        session.add(TruthCase(phase_id=phase.id, case_id=case.id, subject=case.subject, session=case.session,
-                              storage_name=name, image_name=image_name))
+            (storage / "images" / phase_name).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(image.t1w, storage / "images" / phase_name / image_name)
+            copied.files.append(storage / "images" / phase_name / image_name)
+        copied.cases.append({"case_id": case.id, "subject": case.subject, "session": case.session,
+                             "storage_name": name, "image_name": image_name})
 
 
-def add_phase(db: Database, name: str, truth: Path | str, settings: PhaseSettings | None = None,
+def _add_truth(session: Session, phase: Phase, copied: _CopiedTruth) -> None:
+    phase.grid_shape, phase.grid_affine, phase.spacing = copied.grid
+    for row in copied.cases:
+        session.add(TruthCase(phase_id=phase.id, **row))
+
+
+def _check_new_phase(session: Session, name: str, settings: PhaseSettings) -> Phase | None:
+    """The parent phase (None without one); ValueError when ``name`` exists or the parent does not."""
+    if get_phase(session, name) is not None:
+        raise ValueError(f"phase {name!r} exists already")
+    if not settings.parent:
+        return None
+    parent = get_phase(session, settings.parent)
+    if parent is None:
+        raise ValueError(f"parent phase {settings.parent!r} does not exist")
+    return parent
+
+
+def add_phase(db: Database, name: str, truth: Path | str | BinaryIO, settings: PhaseSettings | None = None,
               challenge_name: str | None = None, storage: Path | str | None = None,
               images: Path | str | None = None) -> int:
-    """Create the challenge if needed and add phase ``name`` with its hidden truth; returns the phase id."""
+    """Create the challenge if needed and add phase ``name`` with its hidden truth; returns the phase id.
+
+    ``truth`` is a folder of masks in any layout :func:`lesionkit.io.load_cohort` reads, or a ``.zip`` /
+    ``.tar.gz`` of one (a path, or an open binary file such as the admin page's upload), unpacked with a
+    submission's caps and header checks. The masks are copied into
+    storage first, then the phase is recorded in one short transaction (the copies are removed if that fails).
+    """
     settings = settings or PhaseSettings()
     settings.check()
     if not _PHASE_NAME.match(name):
         raise ValueError("phase name: lower-case letters, digits, '-' or '_' (at most 40)")
-    with db.write() as session:
+    with db.read() as session:
         challenge = session.scalar(select(Challenge))
-        if challenge is None:
-            if storage is None:
-                raise ValueError("a new challenge needs a storage folder")
-            challenge = Challenge(name=challenge_name or "Lesion segmentation challenge",
-                                  storage=str(Path(storage).resolve()))
-            session.add(challenge)
-        elif challenge_name:
-            challenge.name = challenge_name
-        if get_phase(session, name) is not None:
-            raise ValueError(f"phase {name!r} exists already")
-        parent = None
-        if settings.parent:
-            parent = get_phase(session, settings.parent)
-            if parent is None:
-                raise ValueError(f"parent phase {settings.parent!r} does not exist")
-        phase = Phase(name=name, title=settings.title or name, grid_shape=[], grid_affine=[], spacing=[])
-        _apply(phase, settings, parent)
-        session.add(phase)
-        session.flush()
-        _import_truth(session, phase, Path(challenge.storage), Path(truth), Path(images) if images else None)
-        log.info("phase %s created with %d hidden cases", name, len(phase.cases))
-        return phase.id
+        if challenge is None and storage is None:
+            raise ValueError("a new challenge needs a storage folder")
+        store = Path(challenge.storage) if challenge is not None else Path(storage).resolve()
+        _check_new_phase(session, name, settings)
+    store.mkdir(parents=True, exist_ok=True)
+    copied = _copy_truth(store, name, _as_source(truth), Path(images) if images else None)
+    try:
+        with db.write() as session:
+            challenge = session.scalar(select(Challenge))
+            if challenge is None:
+                challenge = Challenge(name=challenge_name or "Lesion segmentation challenge", storage=str(store))
+                session.add(challenge)
+            elif challenge_name:
+                challenge.name = challenge_name
+            parent = _check_new_phase(session, name, settings)  # again: another organiser may have been quicker
+            phase = Phase(name=name, title=settings.title or name, grid_shape=[], grid_affine=[], spacing=[])
+            _apply(phase, settings, parent)
+            session.add(phase)
+            session.flush()
+            _add_truth(session, phase, copied)
+            phase_id = phase.id
+    except BaseException:
+        copied.remove()
+        raise
+    log.info("phase %s created with %d hidden cases", name, len(copied.cases))
+    return phase_id
 
 
 def _apply(phase: Phase, settings: PhaseSettings, parent: Phase | None) -> None:
@@ -195,19 +270,32 @@ def settings_of(phase: Phase) -> PhaseSettings:
     )
 
 
-def replace_truth(db: Database, name: str, truth: Path | str) -> None:
-    """Replace a phase's hidden truth (a corrected reference); call :func:`jobs.rescore_phase` after it."""
-    with db.write() as session:
+def replace_truth(db: Database, name: str, truth: Path | str | BinaryIO) -> None:
+    """Replace a phase's hidden truth (a corrected reference; a folder or an archive, as for :func:`add_phase`);
+    call :func:`jobs.rescore_phase` after it. The phase's grid becomes the new masks' grid."""
+    with db.read() as session:
         phase = get_phase(session, name)
         if phase is None:
             raise ValueError(f"no phase {name!r}")
         storage = Path(get_challenge(session).storage)
-        old = [truth_folder(storage, phase.name) / c.storage_name for c in phase.cases]
-        for case in list(phase.cases):
-            session.delete(case)
-        session.flush()
-        _import_truth(session, phase, storage, Path(truth), None)
-        phase.truth_version += 1
+    copied = _copy_truth(storage, name, _as_source(truth), None)
+    try:
+        with db.write() as session:
+            phase = get_phase(session, name)
+            if phase is None:
+                raise ValueError(f"no phase {name!r}")
+            images = {c.case_id: c.image_name for c in phase.cases}
+            old = [truth_folder(storage, phase.name) / c.storage_name for c in phase.cases]
+            for case in list(phase.cases):
+                session.delete(case)
+            session.flush()
+            for row in copied.cases:  # public test images stay with their case
+                row["image_name"] = row["image_name"] or images.get(row["case_id"])
+            _add_truth(session, phase, copied)
+            phase.truth_version += 1
+    except BaseException:
+        copied.remove()
+        raise
     for path in old:
         path.unlink(missing_ok=True)
 

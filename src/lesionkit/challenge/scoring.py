@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy import delete
 
 from lesionkit import __version__
-from lesionkit.challenge.archive import ArchiveLimits, Grid, extract_archive, read_mask, remove_tree
+from lesionkit.challenge.archive import ArchiveLimits, Grid, extract_archive, read_mask, relative_error, remove_tree
 from lesionkit.challenge.jobs import hold_job
 from lesionkit.challenge.phases import get_challenge
 from lesionkit.challenge.tables import CaseResult, Phase, Submission
@@ -69,13 +69,6 @@ def _grid(phase: Phase) -> Grid:
     return Grid(tuple(phase.grid_shape), np.array(phase.grid_affine, dtype=float))  # type: ignore[arg-type]
 
 
-def _relative(error: InvalidInputError, folder: Path) -> InvalidInputError:
-    """The same error with the scratch folder cut out of it (server paths are never shown)."""
-    prefix = str(folder) + "/"
-    path = str(error.path).replace(prefix, "") if error.path is not None else None
-    return InvalidInputError(path, error.problem.replace(prefix, ""))
-
-
 def _predictions(folder: Path, files: list[str]) -> tuple[list[Case], list[str]]:
     """Cases (by subject and session) of the unpacked masks, and the files that are no prediction.
 
@@ -92,7 +85,7 @@ def _predictions(folder: Path, files: list[str]) -> tuple[list[Case], list[str]]
         except InvalidInputError as error:
             if "no cases found" in error.problem:
                 continue
-            raise _relative(error, folder) from None
+            raise relative_error(error, folder, "upload") from None
         for case in cases:
             if case.mask is None:
                 continue

@@ -19,11 +19,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
     init = sub.add_parser("init", help="create the challenge database, or add a phase to it",
                           description="Create DB (or upgrade it) and add phase NAME whose hidden truth (lesion masks "
-                          "in any layout `lesionkit evaluate` reads) is copied from TRUTH into server storage.")
+                          "in any layout `lesionkit evaluate` reads, as a folder or a .zip/.tar.gz of one) is copied "
+                          "from TRUTH into server storage.")
     init.add_argument("db", metavar="DB")
     init.add_argument("--name", help="challenge name (first init)")
     init.add_argument("--phase", required=True, metavar="NAME", help="phase name (lower case, e.g. test)")
-    init.add_argument("--truth", required=True, metavar="DIR", help="true lesion masks of the phase")
+    init.add_argument("--truth", required=True, metavar="DIR|ARCHIVE",
+                      help="true lesion masks of the phase: a folder, or a .zip/.tar.gz of one")
     init.add_argument("--images", metavar="DIR", help="public T1w test images offered for download")
     init.add_argument("--storage", metavar="DIR", help="server storage (default: DB path + '.files')")
     init.add_argument("--title", default="", help="phase title shown on pages")
@@ -61,7 +63,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     rescore = sub.add_parser("rescore", help="rescore a phase's submissions (after a truth or scorer change)")
     rescore.add_argument("db", metavar="DB")
     rescore.add_argument("--phase", required=True)
-    rescore.add_argument("--truth", metavar="DIR", help="replace the phase's hidden truth first")
+    rescore.add_argument("--truth", metavar="DIR|ARCHIVE", help="replace the phase's hidden truth first (a folder "
+                         "or a .zip/.tar.gz)")
 
     submit = sub.add_parser("submit", help="zip a folder of masks, upload it, wait and print the scores")
     submit.add_argument("url", metavar="URL", help="server address, e.g. http://127.0.0.1:8000")

@@ -1,5 +1,6 @@
 """No page, API response, log line or CLI output of a full run reveals the hidden truth: not its file names or
-paths, not its storage names, not a truth-derived voxel count."""
+paths, not its storage names, not a truth-derived voxel count (the organiser's pages included: a phase created
+from an uploaded truth archive, its truth replaced, its settings changed, rescoring)."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def test_full_run_never_reveals_the_truth(tmp_path, capsys):
         db = Database(str(db_path))
         preds = write_predictions(tmp_path / "preds", subjects=["r001s001", "r001s002"])  # r001s003 missing
         (preds / "README.txt").write_text("extra file")
-        good = tmp_path / "good.zip"
+        good = preds_zip = tmp_path / "good.zip"
         with zipfile.ZipFile(good, "w") as zf:
             for path in preds.iterdir():
                 zf.write(path, path.name)
@@ -103,7 +104,30 @@ def test_full_run_never_reveals_the_truth(tmp_path, capsys):
                 get(path, headers=headers)
             client.cookies.clear()
             bodies.append(_form(client, "/login", {"login": "admin", "password": admin_password}).text)
-            for path in ("/admin", "/phases/test/leaderboard", "/phases/test/leaderboard.json", "/leaderboard"):
+            for path in ("/admin", "/phases/test/leaderboard", "/phases/test/leaderboard.json", "/leaderboard",
+                         "/admin/phases/new"):
+                get(path)
+            # the organiser pages: a new phase from a truth archive, its settings, a truth replacement, rescoring
+            truth_zip = tmp_path / "secret-truth.zip"
+            with zipfile.ZipFile(truth_zip, "w") as zf:
+                for path in sorted(truth.rglob("*.nii.gz")):
+                    zf.write(path, path.relative_to(tmp_path).as_posix())  # members start with secret-truth/
+            settings = {"name": "final", "title": "Final", "hidden": "on", "parent": "test", "max_submissions": "2",
+                        "window_hours": "24", "metrics": "dice,lesion_f1"}
+            for path, data in (("/admin/phases", settings), ("/admin/phases/final/truth", {})):
+                with truth_zip.open("rb") as handle:
+                    response = _form(client, path, data, files={"truth": (truth_zip.name, handle)})
+                assert response.status_code == 200 and response.url.path == "/admin", (path, response.text[-500:])
+                bodies.append(response.text)
+            bodies.append(_form(client, "/admin/phases/final", {**settings, "weight": "3", "leaderboard_now": "on",
+                                                                "show_per_case": "on", "entry_policy": "best"}).text)
+            bodies.append(_form(client, "/admin/phases/test/rescore", {}).text)
+            with preds_zip.open("rb") as handle:  # the organiser's own check of the new phase
+                bodies.append(_form(client, "/phases/final/submit", meta, files={"archive": ("p.zip", handle)}).text)
+            while work_one(db) is not None:
+                pass
+            for path in ("/admin", "/phases/final", "/phases/final/leaderboard", "/phases/final/leaderboard.csv",
+                         "/leaderboard", "/api/phases"):
                 get(path)
         with db.read() as session:
             storage_names = [c.storage_name for c in session.scalars(select(TruthCase))]
@@ -114,6 +138,7 @@ def test_full_run_never_reveals_the_truth(tmp_path, capsys):
 
     text = "\n".join(bodies + handler.lines)
     assert "alice" in text and "sub-r001s003_ses-1" in text and "HTTP/1.1" in text  # the run did happen
+    assert "phase final created with 3 hidden cases" in text and "/admin/phases/final/truth" in text
     assert "holds NaN" in text and "differ from the phase grid" in text
     forbidden = [str(truth), truth.name, "desc-T1lesion", str(tmp_path / "c.db.files"), "truth/test", *storage_names]
     forbidden += [p.name for p in truth.rglob("*.nii.gz")]

@@ -126,11 +126,12 @@ def test_admin_changes_settings_and_rescores(client, challenge_db, tmp_path):
     log_in(client, "admin")
     assert client.get("/admin").status_code == 200
     form = {"csrf_token": csrf(client), "title": "Test", "max_submissions": "7", "window_hours": "12", "weight": "2",
-            "entry_policy": "latest", "metrics": "dice,lesion_f1", "leaderboard_now": "on"}
+            "entry_policy": "latest", "metrics": "dice,lesion_f1", "leaderboard_now": "on", "hidden": "on"}
     assert client.post("/admin/phases/test", data=form, follow_redirects=False).status_code == 303
     with challenge_db.read() as session:
         phase = session.scalar(select(Phase))
         assert (phase.max_submissions, phase.metrics, phase.entry_policy) == (7, ["dice", "lesion_f1"], "latest")
+        assert (phase.hidden, phase.weight, phase.leaderboard_now, phase.show_per_case) == (True, 2.0, True, False)
     upload(client, predictions_zip(tmp_path))
     work_one(challenge_db)
     assert client.post("/admin/phases/test/rescore", data={"csrf_token": csrf(client)},
@@ -271,3 +272,207 @@ def test_public_test_images_are_served_and_nothing_else(tmp_path):
         for name in ("sub-r001s002_ses-1_T1w.nii.gz", "..%2F..%2Fc.db", "%2E%2E%2Ftruth"):
             assert client.get(f"/phases/test/images/{name}").status_code == 404
     db.dispose()
+
+
+# --- upload caps on streamed bodies -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("api", [False, True], ids=["page", "api"])
+def test_chunked_upload_over_the_cap_is_cut_off(challenge_db, tmp_path, monkeypatch, api):
+    """No Content-Length to refuse up front: the cap applies while the body streams in (413 at once, nothing kept)."""
+    import tempfile
+
+    import httpx
+
+    from lesionkit.challenge.server import create_challenge_app
+    from tests.challenge.conftest import PASSWORD, ChunkedMultipart, LiveServer, open_files_under
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))  # where Starlette's spooled parts would roll over to
+    _set_phase(challenge_db, max_upload_bytes=100_000)
+    with LiveServer(create_challenge_app(challenge_db), log_level="warning") as server, \
+            httpx.Client(base_url=server.url, timeout=60) as client:
+        client.get("/login")
+        client.post("/signup", data={"name": "rita", "email": "rita@example.org", "password": PASSWORD,
+                                     "csrf_token": client.cookies["lk_csrf"]})
+        fields = {"method": "m", "description": "d", "code_url": "https://example.org/c"}
+        if api:
+            page = client.post("/account/token", data={"label": "t", "csrf_token": client.cookies["lk_csrf"]})
+            headers = {"Authorization": "Bearer " + re.search(r'id="token">([^<]+)<', page.text).group(1)}
+            client.cookies.clear()
+            path = "/api/phases/test/submissions"
+        else:
+            headers, path = {}, "/phases/test/submit"
+            fields["csrf_token"] = client.cookies["lk_csrf"]
+        body = ChunkedMultipart(fields, "archive", 512 * 2**20)
+        response = client.post(path, content=iter(body), headers={**headers, "Content-Type": body.content_type})
+        assert response.status_code == 413 and "limit of 100000 bytes" in response.text
+        assert body.sent < 32 * 2**20, body.sent  # read up to the cap (plus socket buffers), not the 512 MiB
+    with challenge_db.read() as session:
+        assert session.scalar(select(Submission)) is None
+        from lesionkit.challenge.phases import get_challenge
+
+        storage = get_challenge(session).storage
+    assert [p for p in (tmp_path / "store").rglob("*") if p.is_file() and "truth" not in p.parts] == []
+    assert str(tmp_path / "store") == storage
+    import gc
+    import time
+
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while open_files_under(spool) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert open_files_under(spool) == [] and list(spool.iterdir()) == []
+
+
+# --- organiser pages: phases from a truth archive, settings, truth replacement --------------------------------
+
+def _truth_zip(tmp_path, name: str = "truth-upload", shift: int = 0) -> bytes:  # noqa: ANN001
+    import nibabel as nib
+    import numpy as np
+
+    from tests.challenge.conftest import write_truth, zip_folder
+
+    folder = write_truth(tmp_path / name)
+    if shift:
+        for path in folder.rglob("*_mask.nii.gz"):
+            img = nib.load(path)
+            nib.save(nib.Nifti1Image(np.roll(np.asanyarray(img.dataobj), shift, axis=1), img.affine), path)
+    return zip_folder(folder, tmp_path / f"{name}.zip").read_bytes()
+
+
+def _create(client, archive: bytes, **fields):  # noqa: ANN001, ANN202
+    data = {"csrf_token": csrf(client), "name": "final", "title": "Final", "max_submissions": "3",
+            "window_hours": "24", "metrics": "dice,lesion_f1", **fields}
+    return client.post("/admin/phases", data=data, files={"truth": ("truth.zip", archive, "application/zip")},
+                       follow_redirects=False)
+
+
+def _stored_files(tmp_path) -> list[str]:  # noqa: ANN001
+    return sorted(str(p.relative_to(tmp_path / "store")) for p in (tmp_path / "store").rglob("*") if p.is_file())
+
+
+def test_admin_creates_a_phase_from_a_truth_archive(client, challenge_db, tmp_path):
+    log_in(client, "admin")
+    form = client.get("/admin/phases/new")
+    assert form.status_code == 200 and 'action="/admin/phases"' in form.text and 'name="csrf_token"' in form.text
+    before = _stored_files(tmp_path)
+    response = _create(client, _truth_zip(tmp_path), hidden="on", parent="test", closes_at="2099-01-01T00:00+02:00")
+    assert response.status_code == 303 and response.headers["location"] == "/admin"
+    with challenge_db.read() as session:
+        phase = session.scalar(select(Phase).where(Phase.name == "final"))
+        assert (phase.title, phase.hidden, phase.weight, phase.leaderboard_now, phase.show_per_case) == (
+            "Final", True, 4.0, False, False)  # a hidden phase's defaults, as `init --hidden`
+        assert (phase.parent.name, phase.max_submissions, phase.metrics) == ("test", 3, ["dice", "lesion_f1"])
+        assert phase.closes_at == dt.datetime(2098, 12, 31, 22, 0)  # stored as UTC
+        assert sorted(c.case_id for c in phase.cases) == [f"sub-r001s00{i}_ses-1" for i in (1, 2, 3)]
+        assert phase.grid_shape == [20, 20, 20]
+    added = sorted(set(_stored_files(tmp_path)) - set(before))
+    # only the opaque truth crops: no scratch folder, no copy of the archive, no original name
+    assert len(added) == 3 and all(re.fullmatch(r"truth/final/[0-9a-f]{32}\.npz", p) for p in added), added
+    assert "final" in client.get("/admin").text
+    upload(client, predictions_zip(tmp_path), phase="final")  # organisers may submit anywhere: the truth works
+    assert work_one(challenge_db) == "scored"
+    with challenge_db.read() as session:
+        assert session.scalar(select(Submission).where(Submission.phase_id == phase.id)).summary["dice"] > 0.5
+
+
+def test_admin_creates_a_phase_from_a_tar_gz_with_explicit_settings(client, challenge_db, tmp_path):
+    import tarfile
+
+    from tests.challenge.conftest import write_truth
+
+    folder = write_truth(tmp_path / "t")
+    with tarfile.open(tmp_path / "t.tar.gz", "w:gz") as tf:
+        tf.add(folder, arcname="masks")
+    log_in(client, "admin")
+    response = _create(client, (tmp_path / "t.tar.gz").read_bytes(), name="open-test", hidden="on", weight="2",
+                       leaderboard="now", per_case="show", entry_policy="latest")
+    assert response.status_code == 303
+    with challenge_db.read() as session:
+        phase = session.scalar(select(Phase).where(Phase.name == "open-test"))
+        assert (phase.weight, phase.leaderboard_now, phase.show_per_case, phase.entry_policy, len(phase.cases)) == (
+            2.0, True, True, "latest", 3)
+
+
+@pytest.mark.parametrize("problem", ["exists", "bad-name", "not-archive", "zip-slip", "huge-header", "no-masks",
+                                     "bad-date", "bad-metric", "no-parent"])
+def test_admin_phase_form_refuses_bad_input_and_keeps_nothing(client, challenge_db, tmp_path, problem):
+    import gzip
+    import struct
+
+    log_in(client, "admin")
+    archive, fields = _truth_zip(tmp_path), {}
+    header = bytearray(348)  # a valid NIfTI-1 header claiming a 4000³ float64 volume (512 GB)
+    struct.pack_into("<i", header, 0, 348)
+    struct.pack_into("<8h", header, 40, 3, 4000, 4000, 4000, 1, 1, 1, 1)
+    struct.pack_into("<hh", header, 70, 64, 64)
+    struct.pack_into("<f", header, 108, 352.0)
+    header[344:348] = b"n+1\x00"
+    archive, expected = {
+        "exists": (archive, "exists already"),
+        "bad-name": (archive, "phase name"),
+        "not-archive": (b"not an archive at all", "is not a .zip or .tar.gz archive"),
+        "zip-slip": (zip_bytes({"../sub-r001s001_mask.nii.gz": b"x"}), "member path contains"),
+        "huge-header": (zip_bytes({"sub-r001s001_mask.nii.gz": gzip.compress(bytes(header) + bytes(4))}),
+                        "more than the limit"),
+        "no-masks": (zip_bytes({"README.txt": b"hello"}), "no cases found"),
+        "bad-date": (archive, "not a date and time"),
+        "bad-metric": (archive, "unknown ranking metrics"),
+        "no-parent": (archive, "nope&#39; does not exist"),
+    }[problem]
+    fields = {"exists": {"name": "test"}, "bad-name": {"name": "Final Phase"}, "bad-date": {"opens_at": "tomorrow"},
+              "bad-metric": {"metrics": "dice,karma"}, "no-parent": {"parent": "nope"}}.get(problem, {})
+    before = _stored_files(tmp_path)
+    response = _create(client, archive, **fields)
+    assert response.status_code == 400 and expected in response.text, response.text[-600:]
+    assert str(tmp_path) not in response.text  # no server path in the message
+    if problem == "huge-header":
+        assert "sub-r001s001_mask.nii.gz" in response.text  # the organiser's own member, named inside the archive
+    assert _stored_files(tmp_path) == before and not list((tmp_path / "store").glob("truth-unpack-*"))
+    with challenge_db.read() as session:
+        assert [p.name for p in session.scalars(select(Phase))] == ["test"]
+
+
+def test_admin_phase_pages_refused_to_others(client, tmp_path):
+    archive = {"truth": ("t.zip", _truth_zip(tmp_path), "application/zip")}
+    assert client.get("/admin/phases/new").status_code == 401
+    assert client.post("/admin/phases", data={"csrf_token": csrf(client), "name": "x"}, files=archive
+                       ).status_code == 401
+    sign_up(client, "sam")
+    token = csrf(client)
+    assert client.get("/admin/phases/new").status_code == 403
+    assert client.post("/admin/phases", data={"csrf_token": token, "name": "x"}, files=archive).status_code == 403
+    assert client.post("/admin/phases/test/truth", data={"csrf_token": token}, files=archive).status_code == 403
+    client.post("/logout", data={"csrf_token": token})
+    log_in(client, "admin")
+    for path in ("/admin/phases", "/admin/phases/test/truth"):  # an organiser's form without its CSRF token
+        assert client.post(path, data={"name": "x"}, files=archive).status_code == 403
+        assert client.post(path, data={"name": "x", "csrf_token": "forged"}, files=archive).status_code == 403
+
+
+def test_admin_replaces_the_truth_and_rescores(client, challenge_db, tmp_path):
+    log_in(client, "admin")
+    upload(client, predictions_zip(tmp_path))
+    assert work_one(challenge_db) == "scored"
+    with challenge_db.read() as session:
+        first = session.scalar(select(Submission)).summary["dice"]
+        old_names = {c.storage_name for c in session.scalar(select(Phase)).cases}
+    response = client.post("/admin/phases/test/truth", data={"csrf_token": csrf(client)},
+                           files={"truth": ("t.zip", _truth_zip(tmp_path, shift=1), "application/zip")},
+                           follow_redirects=False)
+    assert response.status_code == 303
+    with challenge_db.read() as session:
+        phase = session.scalar(select(Phase))
+        assert phase.truth_version == 2 and not old_names & {c.storage_name for c in phase.cases}
+        assert session.scalar(select(Submission)).status == "queued"
+    assert not [n for n in old_names if (tmp_path / "store" / "truth" / "test" / n).exists()]
+    assert work_one(challenge_db) == "scored"
+    with challenge_db.read() as session:
+        submission = session.scalar(select(Submission))
+        assert submission.truth_version == 2 and submission.summary["dice"] < first
+    bad = client.post("/admin/phases/test/truth", data={"csrf_token": csrf(client)},
+                      files={"truth": ("t.zip", b"garbage", "application/zip")})
+    assert bad.status_code == 400 and "truth archive" in bad.text
+    assert client.post("/admin/phases/nope/truth", data={"csrf_token": csrf(client)},
+                       files={"truth": ("t.zip", _truth_zip(tmp_path, "t3"), "application/zip")}).status_code == 404

@@ -18,16 +18,18 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from lesionkit.challenge import charts, jobs, leaderboard, phases
 from lesionkit.challenge.scoring import SCORER_VERSION
 from lesionkit.challenge.submissions import SubmissionRefused, UploadTooLarge, can_view, submit
 from lesionkit.challenge.submissions import submissions_left as _left
 from lesionkit.challenge.tables import Job, Phase, Submission
-from lesionkit.metrics import METRIC_KEYS
+from lesionkit.metrics import ATLAS_RANKING_METRICS, METRIC_KEYS
 from lesionkit.web import auth
 from lesionkit.web.app import SESSION_COOKIE, api_user, check_csrf, page_user, render, set_session_cookie
 from lesionkit.web.tables import User
+from lesionkit.web.uploads import limit_body, limited_body_route
 
 __all__ = ["api", "pages"]
 
@@ -38,6 +40,10 @@ UPLOADS_PER_10_MIN = 10
 #: Per-case keys a participant may see (never ``truth_volume`` or the truth's lesion count).
 PUBLIC_CASE_KEYS = METRIC_KEYS
 _FORM_LIMITS = {"max_files": 1, "max_fields": 30}
+#: Room for a form's other fields and multipart framing on top of an upload cap.
+FORM_SLACK_BYTES = 2**20
+#: Cap on an organiser's truth archive upload (unpacked: :data:`lesionkit.challenge.truth.TRUTH_ARCHIVE_LIMITS`).
+TRUTH_UPLOAD_BYTES = 2**30
 #: Column titles of the metric keys in pages.
 LABELS = {"dice": "Dice", "hd": "HD (mm)", "hd95": "HD95 (mm)", "assd": "ASSD (mm)", "tpr": "TPR",
           "precision": "Precision", "volume_difference": "Volume diff. (mm³)",
@@ -77,10 +83,17 @@ def _phase_or_404(session, name: str) -> Phase:  # noqa: ANN001
     return phase
 
 
-def _check_length(request: Request, limit: int) -> None:
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > limit + 2**20):
-        raise HTTPException(413, f"upload is larger than this phase's limit of {limit} bytes")
+def _upload_cap(request: Request) -> tuple[int, str]:
+    """The body cap of an upload to the phase in the path (an unknown phase: the form's slack; the route 404s)."""
+    with _db(request).read() as session:
+        phase = phases.get_phase(session, str(request.path_params.get("name", "")))
+        limit = phase.max_upload_bytes if phase is not None else 0
+    return limit + FORM_SLACK_BYTES, f"upload is larger than this phase's limit of {limit} bytes"
+
+
+async def _capped_form(request: Request, cap: tuple[int, str]):  # noqa: ANN202
+    """The request's form, read under ``cap`` (413 as soon as the streamed body passes it)."""
+    return await limit_body(request, *cap).form(**_FORM_LIMITS)
 
 
 def _case_rows(submission: Submission) -> list[dict]:
@@ -216,19 +229,21 @@ def phase_page(request: Request, name: str):  # noqa: ANN201
 async def submit_page(request: Request, name: str):  # noqa: ANN201
     user = _need_user(request)
     with _db(request).read() as session:
-        limit = _phase_or_404(session, name).max_upload_bytes
-    _check_length(request, limit)
-    form = await request.form(**_FORM_LIMITS)
-    check_csrf(request, form)
-    upload = form.get("archive")
-    if upload is None or isinstance(upload, str):
-        raise HTTPException(400, "choose a .zip or .tar.gz archive of masks to upload")
+        _phase_or_404(session, name)
+    form = await _capped_form(request, _upload_cap(request))
     try:
-        submission_id = _submit(request, user, name, upload.file, form)
-    except UploadTooLarge as error:
-        raise HTTPException(413, str(error)) from None
-    except (SubmissionRefused, auth.RateLimited) as error:
-        raise HTTPException(429 if isinstance(error, auth.RateLimited) else 409, str(error)) from None
+        check_csrf(request, form)
+        upload = form.get("archive")
+        if upload is None or isinstance(upload, str):
+            raise HTTPException(400, "choose a .zip or .tar.gz archive of masks to upload")
+        try:  # copied into storage in a worker thread: the event loop keeps serving other requests
+            submission_id = await run_in_threadpool(_submit, request, user, name, upload.file, form)
+        except UploadTooLarge as error:
+            raise HTTPException(413, str(error)) from None
+        except (SubmissionRefused, auth.RateLimited) as error:
+            raise HTTPException(429 if isinstance(error, auth.RateLimited) else 409, str(error)) from None
+    finally:
+        await form.close()
     return _redirect(f"/submissions/{submission_id}")
 
 
@@ -333,9 +348,80 @@ def _when(text: str) -> dt.datetime | None:
     if not text:
         return None
     try:
-        return dt.datetime.fromisoformat(text)
+        value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise HTTPException(400, f"not a date and time: {text[:40]!r} (use YYYY-MM-DDTHH:MM, UTC)") from None
+    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value  # stored as naive UTC
+
+
+def _metrics(form) -> list[str]:  # noqa: ANN001
+    return [m.strip() for m in str(form.get("metrics", "")).split(",") if m.strip()]
+
+
+def _choice(form, key: str, yes: str, no: str) -> bool | None:  # noqa: ANN001
+    """A three-way select: ``yes`` → True, ``no`` → False, anything else → None (the phase type's default)."""
+    value = str(form.get(key, ""))
+    return True if value == yes else False if value == no else None
+
+
+def _new_phase_settings(form) -> phases.PhaseSettings:  # noqa: ANN001
+    """The new-phase form as :class:`~lesionkit.challenge.phases.PhaseSettings` (ValueError for a bad number)."""
+    weight = str(form.get("weight", "")).strip()
+    return phases.PhaseSettings(
+        title=str(form.get("title", "")).strip(), opens_at=_when(str(form.get("opens_at", ""))),
+        closes_at=_when(str(form.get("closes_at", ""))), parent=str(form.get("parent", "")) or None,
+        hidden=form.get("hidden") == "on", leaderboard_now=_choice(form, "leaderboard", "now", "after_close"),
+        show_per_case=_choice(form, "per_case", "show", "withhold"),
+        max_submissions=int(str(form.get("max_submissions", "5"))),
+        window_hours=float(str(form.get("window_hours", "24"))), weight=float(weight) if weight else None,
+        metrics=_metrics(form) or list(ATLAS_RANKING_METRICS), entry_policy=str(form.get("entry_policy", "best")),
+    )
+
+
+def _truth_upload(form):  # noqa: ANN001, ANN202
+    upload = form.get("truth")
+    if upload is None or isinstance(upload, str):
+        raise HTTPException(400, "choose a .zip or .tar.gz archive of the true masks")
+    return upload.file
+
+
+_TRUTH_CAP = (TRUTH_UPLOAD_BYTES + FORM_SLACK_BYTES, f"truth archive is larger than the limit of {TRUTH_UPLOAD_BYTES} "
+              "bytes (give larger truth sets with `lesionkit challenge init --truth`)")
+
+
+def _new_phase_page(request: Request, values: dict, flash: str | None = None, status_code: int = 200):  # noqa: ANN202
+    with _db(request).read() as session:
+        names = list(session.scalars(select(Phase.name).order_by(Phase.id)))
+    return render(request, "admin_phase.html", {"phase_names": names, "values": values, "metric_keys": METRIC_KEYS,
+                                                "default_metrics": ",".join(ATLAS_RANKING_METRICS), "flash": flash,
+                                                "flash_kind": "error" if flash else None}, status_code=status_code)
+
+
+@pages.get("/admin/phases/new", response_class=HTMLResponse)
+def admin_new_phase(request: Request):  # noqa: ANN201
+    _need_admin(request)
+    return _new_phase_page(request, {})
+
+
+@pages.post("/admin/phases")
+async def admin_create_phase(request: Request):  # noqa: ANN201
+    """The web form of ``lesionkit challenge init``: the same :func:`~lesionkit.challenge.phases.add_phase` call,
+    with the truth archive streamed from the upload (unpacked with a submission's caps and header checks)."""
+    _need_admin(request)
+    form = await _capped_form(request, _TRUTH_CAP)
+    try:
+        check_csrf(request, form)
+        truth = _truth_upload(form)
+        values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+        try:
+            settings = _new_phase_settings(form)
+            await run_in_threadpool(phases.add_phase, _db(request), str(form.get("name", "")).strip(), truth,
+                                    settings)
+        except ValueError as error:  # and InvalidInputError: the organiser's own archive, paths inside it only
+            return _new_phase_page(request, values, str(error), status_code=400)
+    finally:
+        await form.close()
+    return _redirect("/admin")
 
 
 @pages.post("/admin/phases/{name}")
@@ -347,16 +433,35 @@ async def admin_update_phase(request: Request, name: str):  # noqa: ANN201
         changes = {
             "title": str(form.get("title", "")), "opens_at": _when(str(form.get("opens_at", ""))),
             "closes_at": _when(str(form.get("closes_at", ""))), "parent": str(form.get("parent", "")) or None,
+            "hidden": form.get("hidden") == "on",
             "leaderboard_now": form.get("leaderboard_now") == "on", "show_per_case": form.get("show_per_case") == "on",
             "max_submissions": int(str(form.get("max_submissions", "5"))),
             "window_hours": float(str(form.get("window_hours", "24"))), "weight": float(str(form.get("weight", "1"))),
-            "entry_policy": str(form.get("entry_policy", "best")),
-            "metrics": [m.strip() for m in str(form.get("metrics", "")).split(",") if m.strip()],
+            "entry_policy": str(form.get("entry_policy", "best")), "metrics": _metrics(form),
         }
         with _db(request).write() as session:
             phases.update_phase(session, _phase_or_404(session, name), **changes)
     except ValueError as error:
         raise HTTPException(400, str(error)) from None
+    return _redirect("/admin")
+
+
+@pages.post("/admin/phases/{name}/truth")
+async def admin_replace_truth(request: Request, name: str):  # noqa: ANN201
+    """``lesionkit challenge rescore --truth``: replace the phase's truth from an archive, then rescore."""
+    _need_admin(request)
+    form = await _capped_form(request, _TRUTH_CAP)
+    try:
+        check_csrf(request, form)
+        truth = _truth_upload(form)
+        try:
+            await run_in_threadpool(phases.replace_truth, _db(request), name, truth)
+        except ValueError as error:
+            code = 404 if type(error) is ValueError and str(error).startswith("no phase") else 400
+            raise HTTPException(code, str(error)) from None
+    finally:
+        await form.close()
+    jobs.rescore_phase(_db(request), name)
     return _redirect("/admin")
 
 
@@ -486,10 +591,6 @@ def api_me(request: Request) -> UserOut:
     return UserOut(name=user.name, team=user.team_name, is_admin=user.is_admin)
 
 
-@api.post("/phases/{name}/submissions", response_model=SubmissionOut, status_code=201,
-          summary="Upload a .zip or .tar.gz of masks; it is queued for scoring",
-          responses={**_ERRORS, 400: {"model": Problem}, 409: {"model": Problem}, 413: {"model": Problem},
-                     429: {"model": Problem}})
 def api_submit(
     request: Request,
     name: str,
@@ -510,6 +611,14 @@ def api_submit(
         raise HTTPException(429 if isinstance(error, auth.RateLimited) else 409, str(error)) from None
     with _db(request).read() as session:
         return _submission_out(session.get(Submission, submission_id), user)
+
+
+# FastAPI parses the form before the endpoint runs: the phase's cap must apply to the stream it parses.
+api.add_api_route("/phases/{name}/submissions", api_submit, methods=["POST"], response_model=SubmissionOut,
+                  status_code=201, summary="Upload a .zip or .tar.gz of masks; it is queued for scoring",
+                  responses={**_ERRORS, 400: {"model": Problem}, 409: {"model": Problem}, 413: {"model": Problem},
+                             429: {"model": Problem}},
+                  route_class_override=limited_body_route(_upload_cap))
 
 
 @api.get("/submissions/{submission_id}", response_model=SubmissionOut, responses=_ERRORS,

@@ -101,6 +101,20 @@ def test_init_refuses_bad_input(tmp_path, capsys):
     assert "--admin needs --admin-email" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"], "choose one of"),
+    (["--queue", "short"], "need --cluster"),
+    (["--jobs", "0"], "at least 1"),
+    (["--lease", "0"], "must be positive"),
+])
+def test_worker_refuses_bad_dask_options(tmp_path, capsys, extra, message):
+    db = str(tmp_path / "c.db")
+    assert main(["challenge", "init", db, "--phase", "test", "--truth", str(write_truth(tmp_path / "t"))]) == 0
+    assert main(["challenge", "worker", db, "--once", *extra]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.out + captured.err
+
+
 def test_missing_server_extra_exits_2(monkeypatch, capsys, tmp_path):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "fastapi" else real(name, *a))

@@ -12,14 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from lesionkit.challenge.tables import Job, Phase, Submission
 from lesionkit.web.database import Database
 from lesionkit.web.tables import utcnow
 
-__all__ = ["LeaseLost", "claim_job", "enqueue", "fail_job", "heartbeat", "hold_job", "rescore_phase"]
+__all__ = ["LeaseLost", "claim_job", "enqueue", "fail_job", "heartbeat", "hold_job", "pending_jobs", "rescore_phase"]
 
 log = logging.getLogger("lesionkit.challenge")
 DEFAULT_MAX_ATTEMPTS = 3
@@ -66,6 +66,13 @@ def claim_job(db: Database, worker: str, lease_seconds: float = 60.0) -> int | N
             log.info("job %d (submission %d) claimed by %s, attempt %d", job.id, job.submission_id, worker,
                      job.attempts)
             return job.id
+
+
+def pending_jobs(db: Database) -> int:
+    """Jobs not finished yet: queued, or running (held by a live worker, or by a dead one until its lease expires
+    and the job is claimed again)."""
+    with db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(Job).where(Job.status.in_(("queued", "running")))))
 
 
 def heartbeat(db: Database, job_id: int, worker: str, lease_seconds: float = 60.0) -> bool:

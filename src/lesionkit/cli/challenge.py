@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 
+from lesionkit.cli._batch import add_batch_arguments
+
 _SERVER_MODULES = ("fastapi", "uvicorn", "jinja2", "sqlalchemy", "alembic", "pwdlib", "multipart")
 
 
@@ -49,11 +51,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (behind HTTPS)")
 
-    worker = sub.add_parser("worker", help="score queued submissions (run one or more)")
+    worker = sub.add_parser("worker", help="score queued submissions (run one or more, or a pool on Dask)",
+                            description="Claim queued submissions under a lease renewed by heartbeat and score "
+                            "them. --jobs N, --scheduler ADDRESS or --cluster run one such loop per Dask worker "
+                            "(each loop claims its own jobs; a killed worker's job is retried after its lease).")
     worker.add_argument("db", metavar="DB")
     worker.add_argument("--lease", type=float, default=60.0, help="lease seconds, renewed by heartbeat (default 60)")
     worker.add_argument("--poll", type=float, default=1.0, help="seconds between queue polls when idle")
-    worker.add_argument("--once", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("--once", action="store_true",
+                        help="exit when the queue is drained (nothing queued, no job still running)")
+    add_batch_arguments(worker, resumable=False)
 
     token = sub.add_parser("token", help="print a new API token for a user")
     token.add_argument("db", metavar="DB")
@@ -156,11 +163,21 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     import logging
 
-    from lesionkit.challenge.worker import run_worker
-    from lesionkit.web.database import Database
+    from lesionkit.challenge.worker import run_workers
+    from lesionkit.cli._batch import cluster_spec
 
+    spec = cluster_spec(args, "challenge worker")
+    if spec is None:
+        return 2
+    if args.lease <= 0 or args.poll <= 0:
+        print("lesionkit challenge worker: --lease and --poll must be positive")
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    done = run_worker(Database(args.db), lease_seconds=args.lease, poll_seconds=args.poll, once=args.once)
+    try:
+        done = run_workers(args.db, spec, lease_seconds=args.lease, poll_seconds=args.poll, once=args.once)
+    except TimeoutError:
+        print(f"lesionkit challenge worker: no Dask worker joined {args.scheduler} in time")
+        return 1
     print(f"worker: {done} job(s) processed")
     return 0
 

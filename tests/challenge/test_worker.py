@@ -69,11 +69,12 @@ def test_a_pool_of_dask_worker_processes_scores_each_submission_once(db, db_url,
 _SLOW_SCORING = """
 import time
 import lesionkit.challenge.scoring as scoring
-real = scoring.evaluate_pair
-def slow(*args, **kwargs):
-    time.sleep(1.0)
-    return real(*args, **kwargs)
-scoring.evaluate_pair = slow
+if not hasattr(scoring.evaluate_pair, "slowed"):  # once per process: a worker may run its preload again
+    def slow(*args, real=scoring.evaluate_pair, **kwargs):
+        time.sleep(1.0)
+        return real(*args, **kwargs)
+    slow.slowed = True
+    scoring.evaluate_pair = slow
 """
 
 
@@ -117,3 +118,41 @@ def test_a_dask_worker_killed_mid_job_loses_nothing(db, db_url, tmp_path):
     attempts = {j.id: j.attempts for j in jobs}
     assert attempts.pop(victim.id) == 2 and set(attempts.values()) == {1}  # retried once, after the lease
     assert next(j for j in jobs if j.id == victim.id).worker != victim.worker
+
+
+@pytest.mark.slow
+def test_a_terminated_pool_finishes_the_jobs_in_hand_first(tmp_path):
+    """SIGTERM (or Ctrl-C) to ``lesionkit challenge worker --jobs 2``: the loops stop after their current job,
+    which is stored, not abandoned to its 30 s lease."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    db = make_challenge(tmp_path)
+    _submit(db, tmp_path, n=1)
+    preload = tmp_path / "slow_scoring.py"  # loaded by every Dask worker process the command starts
+    preload.write_text(_SLOW_SCORING)
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root / "src"), os.environ.get("PYTHONPATH", "")]),
+               DASK_DISTRIBUTED__WORKER__PRELOAD=f"['{preload}']")
+    proc = subprocess.Popen([sys.executable, "-m", "lesionkit", "challenge", "worker", str(tmp_path / "challenge.db"),
+                             "--jobs", "2", "--poll", "0.2", "--lease", "30"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with db.read() as session:
+                if session.scalar(select(Job)).status == "running":
+                    break
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, output[-2000:]
+    assert "stopping after the jobs in hand" in output
+    job = _scored_once(db, 1)[0]
+    assert job.attempts == 1  # finished by the loop that had it
+    db.dispose()

@@ -2,7 +2,8 @@
 a durable scoring queue, leaderboards with rank intervals (extra ``lesionkit[server]``).
 
 Library entry points (the CLI and the web routes call these): :func:`~lesionkit.challenge.phases.add_phase`,
-:func:`~lesionkit.challenge.submissions.create_submission`, :func:`~lesionkit.challenge.worker.run_worker`,
+:func:`~lesionkit.challenge.submissions.create_submission`, :func:`~lesionkit.challenge.worker.run_worker` (and
+:func:`~lesionkit.challenge.worker.run_workers`, a pool of them on Dask),
 :func:`~lesionkit.challenge.leaderboard.phase_leaderboard`, :func:`~lesionkit.challenge.server.serve`.
 Modules: ``tables`` (SQLAlchemy models), ``archive`` (extraction and NIfTI checks), ``truth`` (hidden truth
 storage), ``jobs`` (queue), ``scoring``, ``leaderboard``, ``routes`` (FastAPI), ``templates/``, ``migrations/``.

@@ -101,3 +101,20 @@ def test_a_subject_folder_linked_from_outside_is_read_but_never_written(tmp_path
     with pytest.raises(UnsafeWriteError, match="outside the derivatives folder"):
         folder.save_correction(case.id, np.zeros(case.shape, bool), base_version=folder.version(case))
     assert sorted(p.name for p in (outside / "sub-r009s001/ses-1/anat").iterdir()) == before
+
+
+def test_a_reviewed_segmentation_folder_still_passes_the_bids_validator(tmp_path):
+    pytest.importorskip("torch")
+    from lesionkit.io import load_cohort
+    from lesionkit.pipeline import run_subjects
+    from tests.pipeline._data import tiny_model, validation_errors, write_bids
+
+    out = tmp_path / "derivatives"
+    run_subjects(load_cohort(write_bids(tmp_path / "bids", 1)), out, ("segment",), model=tiny_model(tmp_path / "m.pt"),
+                 progress=False)
+    folder = ReviewFolder(out, reviewer="ada")
+    (case,) = folder.cases
+    saved = folder.save_correction(case.id, np.ones(case.shape, bool), base_version=folder.version(case))
+    folder.set_status(case.id, "accepted", version=saved.version)
+    assert case.corrected.is_file() and (out / "review.tsv").is_file()
+    assert validation_errors(out) == []

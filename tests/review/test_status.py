@@ -20,6 +20,7 @@ def test_decisions_are_recorded_with_the_mask_version_and_cleared(tmp_path):
     assert table[0] == "case_id\tstatus\treviewer\ttime\tmask_sha256"
     assert table[1].startswith("sub-r001s002_ses-1\taccepted\tada\t") and table[1].endswith(folder.version(case))
     assert folder.summary(case)["status"] == "accepted"
+    assert (folder.root / ".bidsignore").read_text() == "review.tsv\n"  # the folder is a BIDS derivative
     folder.set_status(case.id, "rejected", version=folder.version(case), reviewer="grace")
     assert read_decisions(folder.root)[case.id].reviewer == "grace"
     assert folder.set_status(case.id, "todo", version=folder.version(case)) is None

@@ -1,6 +1,7 @@
 """The edited mask as the viewer sends it: niivue's drawing bitmap, one bit per voxel, gzipped, base64.
 
-A 197×233×189 mask is 8.7 M voxels: 1.08 MB as bits, a few kB once gzipped (masks are mostly zeros).
+A 197×233×189 mask is 8.7 M voxels: 1.08 MB as bits, 10.7 kB of JSON once gzipped and base64-encoded for the
+median of 155 real tracings, half the size of the same mask as a gzipped NIfTI (``benchmarks/review_payload.py``).
 The bitmap is in niivue's voxel order (:mod:`lesionkit.review.voxel_order`), voxel ``i`` in bit ``i % 8``
 of byte ``i // 8`` (little-endian bit order), padding bits zero. The payload also states the grid shape and
 ``permRAS`` the viewer worked in and the number of voxels set, so a viewer that oriented the volume

@@ -3,7 +3,8 @@
 One row per case that has a decision (``case_id``, ``status``, ``reviewer``, ``time`` in UTC, and the
 SHA-256 of the mask file that was accepted or rejected, so a decision about an earlier version of a mask
 can be told apart). The file is rewritten whole, atomically, under the folder's lock
-(:func:`lesionkit.review.locking.folder_lock`).
+(:func:`lesionkit.review.locking.folder_lock`), and listed in the folder's ``.bidsignore`` (a BIDS
+derivatives dataset has no name for it; the corrected masks and their sidecars are valid BIDS).
 """
 
 from __future__ import annotations
@@ -73,4 +74,15 @@ def write_decision(root: PathLike, case_id: str, status: str, reviewer: str, mas
     for key in sorted(decisions):
         writer.writerow(asdict(decisions[key]))
     write_text(Path(root) / REVIEW_TABLE, buffer.getvalue())
+    _bidsignore(Path(root))
     return decision
+
+
+def _bidsignore(root: Path) -> None:
+    """In a BIDS derivatives dataset, list the table in ``.bidsignore`` (BIDS has no name for it)."""
+    if not (root / "dataset_description.json").is_file():
+        return
+    ignore = root / ".bidsignore"
+    lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.is_file() else []
+    if REVIEW_TABLE not in lines:
+        write_text(ignore, "\n".join([*lines, REVIEW_TABLE]) + "\n")

@@ -33,7 +33,7 @@ function message(text, kind = "") {
 
 const nv = new Niivue({
   backColor: [0, 0, 0, 1],
-  crosshairColor: [0.2, 0.8, 1, 0.7], // not red: the mask is red
+  crosshairColor: [0.2, 0.8, 1, 0.5], // not red: the mask is red
   crosshairWidth: 1,
   dragAndDropEnabled: false,
   isColorbar: false,
@@ -57,7 +57,7 @@ function countChanges() {
   state.added = added;
   state.removed = removed;
   $("changes").textContent = added || removed
-    ? `Unsaved: +${added.toLocaleString()} / −${removed.toLocaleString()} voxels since the mask was loaded.`
+    ? `Unsaved: +${added.toLocaleString("en-US")} / −${removed.toLocaleString("en-US")} voxels since the mask was loaded.`
     : "No unsaved changes.";
   $("changes").className = added || removed ? "small unsaved" : "small";
 }
@@ -235,9 +235,12 @@ async function save() {
     state.loaded = nv.drawBitmap.slice();
     state.saved = { ...result, added: state.added, removed: state.removed };
     countChanges();
-    message(`Saved ${result.path} (revision ${result.revision}): ${result.lesion_voxels.toLocaleString()} voxels, `
-      + `+${result.voxels_added.toLocaleString()} / −${result.voxels_removed.toLocaleString()} against the automatic mask.`,
-    "ok");
+    message(`Saved ${result.path} (revision ${result.revision}): ${result.lesion_voxels.toLocaleString("en-US")} `
+      + `voxels, +${result.voxels_added.toLocaleString("en-US")} / −${result.voxels_removed.toLocaleString("en-US")} `
+      + "against the automatic mask.", "ok");
+    $("saved").textContent = `Saved correction: revision ${result.revision} by ${result.reviewer} (${result.time}), `
+      + `+${result.voxels_added.toLocaleString("en-US")} / −${result.voxels_removed.toLocaleString("en-US")} voxels `
+      + "against the automatic mask.";
     await refreshDetail();
   } catch (error) {
     message(`Not saved: ${error}`, "error");

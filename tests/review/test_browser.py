@@ -275,3 +275,127 @@ def test_browser_correct_the_flagged_case_of_a_segmented_cohort(tmp_path):
     assert decisions[1].startswith(f"{flagged}\taccepted\tada\t") and decisions[1].endswith(correction["sha256"])
     for name in ("review_cases.png", "review_viewer.png"):
         assert (tmp_path / name).stat().st_size > 20_000
+
+
+def _outline(driver, canvas, corner: tuple[float, float], size: tuple[float, float]) -> None:  # noqa: ANN001
+    """One closed rectangular stroke from ``corner`` (CSS px from the canvas's top left), in small steps."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    width, height = driver.execute_script("return [arguments[0].clientWidth, arguments[0].clientHeight]", canvas)
+    chain = ActionChains(driver, duration=20).move_to_element_with_offset(
+        canvas, int(corner[0] - width / 2), int(corner[1] - height / 2)).click_and_hold()
+    dx, dy = int(size[0] / 4), int(size[1] / 4)
+    for step in [(dx, 0)] * 4 + [(0, dy)] * 4 + [(-dx, 0)] * 4 + [(0, -dy)] * 4:
+        chain.move_by_offset(*step)
+    chain.release().perform()
+    time.sleep(0.3)
+
+
+def _voxel_css(driver, voxel) -> tuple[float, float]:  # noqa: ANN001
+    """Where a voxel (niivue's order) of the current slice is on the canvas, in CSS px."""
+    return tuple(driver.execute_script("""const nv = window.lesionkitReview.nv, c = nv.canvas;
+        const p = nv.frac2canvasPos(nv.vox2frac(arguments[0])), s = c.width / c.clientWidth;
+        return [p[0] / s, p[1] / s];""", list(voxel)))
+
+
+def _page(driver, expression: str):  # noqa: ANN001, ANN202
+    """The value of a JavaScript expression over the page's ``nv`` (niivue) and ``state``."""
+    return driver.execute_script(f"const {{ nv, state }} = window.lesionkitReview; return {expression};")
+
+
+def _key(driver, key: str) -> None:  # noqa: ANN001
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(driver).send_keys(key).perform()
+    time.sleep(0.1)
+
+
+@pytest.mark.slow
+@pytest.mark.ci_slow
+@needs_chromium
+def test_tools_shortcuts_fill_erase_lesion_undo_and_back_to_automatic(tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    folder = ReviewFolder(write_folder(tmp_path / "deriv"), reviewer="ada")
+    case = folder.case("sub-r001s001_ses-1")
+    driver = _driver(tmp_path)
+    try:
+        with LiveServer(create_review_app(folder), log_level="warning") as server:
+            _open_case(driver, f"{server.url}/cases/{case.id}")
+            driver.find_element(By.TAG_NAME, "h1").click()  # focus the page, not the canvas
+            _key(driver, "1")
+            assert _page(driver, "nv.opts.sliceType") == 0
+            _key(driver, "4")
+            assert _page(driver, "nv.opts.sliceType") == 3
+            for key, tool, pen in (("d", "pen", 1), ("e", "eraser", 0), ("f", "fill", 1)):
+                _key(driver, key)
+                assert _page(driver, "[state.tool, nv.opts.penValue, nv.opts.drawingEnabled]") == [
+                    tool, pen, True]
+            assert _page(driver, "nv.opts.isFilledPen")
+            _key(driver, "x")
+            assert _page(driver, "[state.tool, Object.is(nv.opts.penValue, -0)]") == ["erase-lesion", True]
+            _key(driver, Keys.ESCAPE)
+            assert _page(driver, "nv.opts.drawingEnabled") is False
+            _key(driver, "]")
+            _key(driver, "]")
+            assert _page(driver, "nv.opts.penSize") == 7
+            _key(driver, "[")
+            assert _page(driver, "nv.opts.penSize") == 5
+            _key(driver, "o")
+            assert _page(driver, "nv.drawOpacity") == 0
+            _key(driver, "o")
+            assert _page(driver, "nv.drawOpacity") == 0.6
+            driver.execute_script("const s = document.getElementById('contrast-min'); s.value = 500; "
+                                  "s.dispatchEvent(new Event('input'))")
+            low, high = _page(driver, "[nv.volumes[0].cal_min, nv.volumes[0].global_min + "
+                                              "(nv.volumes[0].global_max - nv.volumes[0].global_min) / 2]")
+            assert abs(low - high) < 1e-3 * abs(high)
+
+            canvas = driver.find_element(By.ID, "gl")
+            _key(driver, "1")
+            _key(driver, "x")
+            # the page opens on lesion 1 (the 6×7×5 box); N goes to lesion 2 (2×2×2), B back to lesion 1
+            for key, size in (("n", 8), ("b", 6 * 7 * 5)):
+                _key(driver, key)
+                time.sleep(0.3)
+                x, y = _crosshair_css(driver)
+                _stroke(driver, canvas, (x, y), (0, 0), 0)  # one click on a lesion erases all of it, in 3-D
+                assert _page(driver, "[state.added, state.removed]") == [0, size]
+                _key(driver, "z")
+                assert _page(driver, "[state.added, state.removed]") == [0, 0]
+            # the same closed outline with a 1-voxel pen and with fill: fill adds the inside too
+            _key(driver, "[")
+            _key(driver, "[")
+            assert _page(driver, "nv.opts.penSize") == 1
+            k = _page(driver, "nv.frac2vox(nv.scene.crosshairPos)[2]")
+            corner, far = _voxel_css(driver, (11, 14, k)), _voxel_css(driver, (17, 19, k))  # clear of both lesions
+            added = {}
+            for key in ("d", "f"):
+                _key(driver, key)
+                _outline(driver, canvas, corner, (far[0] - corner[0], far[1] - corner[1]))
+                added[key] = _page(driver, "state.added")
+                _key(driver, "z")
+                assert _page(driver, "state.added") == 0
+            assert 0 < added["d"] < added["f"], added
+            # erase the lesion, save, then back to the automatic mask and save again: the two saves undo each other
+            _key(driver, "x")
+            _stroke(driver, canvas, (x, y), (0, 0), 0)
+            _key(driver, "s")
+            _wait_message(driver, "Saved")
+            assert np.count_nonzero(np.asanyarray(nib.load(case.corrected).dataobj)) == 8  # the small lesion
+            driver.find_element(By.ID, "revert").click()
+            _wait_message(driver, "The automatic mask is back")
+            assert _page(driver, "[state.added, state.removed]") == [6 * 7 * 5, 0]
+            driver.find_element(By.ID, "save").click()
+            _wait_message(driver, "Saved")
+            assert np.array_equal(np.asanyarray(nib.load(case.corrected).dataobj),
+                                  np.asanyarray(nib.load(case.mask).dataobj))
+            # a decision is about the saved mask: with unsaved changes it is refused by the page
+            _key(driver, "e")
+            _stroke(driver, canvas, (x, y), (3, 0), 3)
+            _key(driver, "a")
+            assert "Save (or undo) the changes first" in _wait_message(driver, "Save (or undo)")
+            assert not (folder.root / "review.tsv").exists()
+    finally:
+        driver.quit()

@@ -215,6 +215,7 @@ async function save() {
   state.busy = true;
   message("Saving…");
   try {
+    countChanges();
     const { packed, count } = packBitmap(nv.drawBitmap);
     const body = {
       encoding: "bits-gzip-base64",
@@ -251,6 +252,7 @@ async function save() {
 
 async function decide(status) {
   if (!state.ready || state.busy) return;
+  countChanges();
   if (state.added || state.removed) {
     message("Save (or undo) the changes first: a decision is about the saved mask.", "error");
     return;
@@ -343,6 +345,8 @@ async function start() {
     throw new Error("the mask could not be loaded into the drawing layer (reload the page)");
   }
   nv.onDrawingChanged = () => countChanges();
+  // niivue's flood fills (erase lesion) change the bitmap without a drawingChanged event: recount on release
+  nv.canvas.addEventListener("pointerup", () => setTimeout(countChanges, 0));
   state.loaded = nv.drawBitmap.slice();
   bindControls();
   setOpacity(0.6);

@@ -281,3 +281,23 @@ def test_api_lists_cases_and_details(client):
     detail = client.get(f"/api/cases/{OBLIQUE}").json()
     assert detail["grid"]["perm_ras"] == [-3, 1, -2] and len(detail["lesions"]) == 2
     assert client.get("/api/cases/sub-r001s009_ses-1").status_code == 404
+
+
+def test_an_unreadable_mask_is_named_and_does_not_hide_the_other_cases(tmp_path):
+    root = write_folder(tmp_path / "deriv")
+    folder = ReviewFolder(root)
+    case = folder.case("sub-r001s002_ses-1")
+    data = np.asanyarray(nib.load(case.mask).dataobj).astype(np.float32) * 0.5  # 0/0.5: not a binary mask
+    nib.save(nib.Nifti1Image(data, case.affine), case.mask)
+    case.mask.with_name(case.mask.name.replace(".nii.gz", ".json")).unlink()  # no voxel count to fall back on
+    with TestClient(create_review_app(folder)) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and "unreadable" in page.text and "sub-r001s001_ses-1" in page.text
+        viewer = client.get(f"/cases/{case.id}")
+        assert viewer.status_code == 422 and case.mask.name in viewer.text
+        assert client.get(f"/api/cases/{case.id}").status_code == 422
+
+
+def test_no_page_loads_from_a_cdn_not_even_the_api_docs(client):
+    assert client.get("/api/docs").status_code == 404  # Swagger UI would load from jsdelivr
+    assert client.get("/openapi.json").status_code == 200

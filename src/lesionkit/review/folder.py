@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from lesionkit.io import load_mask
+from lesionkit.io import InvalidInputError, load_mask
 from lesionkit.review.cases import ReviewCase, discover_cases, sidecar_path
 from lesionkit.review.corrections import Correction, StaleVersionError, mask_version, write_correction
 from lesionkit.review.lesions import lesion_table
@@ -109,13 +109,18 @@ class ReviewFolder:
         corrected = case.corrected.is_file()
         decision = decisions.get(case.id)
         qc = case.qc
+        problem, volumes = None, {"automatic_mm3": None, "corrected_mm3": None}
+        try:
+            volumes["automatic_mm3"] = round(self._lesion_voxels(case.mask) * case.voxel_mm3, 1)
+            if corrected:
+                volumes["corrected_mm3"] = round(self._lesion_voxels(case.corrected) * case.voxel_mm3, 1)
+        except InvalidInputError as error:  # one unreadable mask must not hide the other cases
+            problem = str(error)
         return {
             "id": case.id, "subject": case.case.subject, "session": case.case.session, "space": case.case.space,
             "qc_flag": qc.flag if qc else None, "qc_score": qc.score if qc else None,
             "qc_reasons": list(qc.reasons) if qc else [],
-            "automatic_mm3": round(self._lesion_voxels(case.mask) * case.voxel_mm3, 1),
-            "corrected_mm3": round(self._lesion_voxels(case.corrected) * case.voxel_mm3, 1) if corrected else None,
-            "corrected": corrected,
+            **volumes, "problem": problem, "corrected": corrected,
             "status": decision.status if decision else "to review",
             "reviewer": decision.reviewer if decision else None,
             "decided": decision.time if decision else None,

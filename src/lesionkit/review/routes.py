@@ -179,6 +179,13 @@ def create_review_app(folder: ReviewFolder, *, token: str | None = None,
 
     app = create_app("lesionkit review", None, [router], template_dirs=[TEMPLATES],  # type: ignore[arg-type]
                      description="Review and correct automatic lesion masks (lesionkit review).")
+    # FastAPI's interactive docs load Swagger UI from a CDN: this app loads nothing from other sites.
+    app.router.routes = [r for r in app.router.routes if not getattr(r, "path", "").startswith("/api/docs")]
+
+    @app.exception_handler(InvalidInputError)
+    async def invalid_input(request: Request, exc: InvalidInputError):  # noqa: ANN202
+        """A mask or image that cannot be read: the error page (or JSON) names the file and the problem."""
+        return await app.exception_handlers[HTTPException](request, HTTPException(422, str(exc)))
 
     @app.middleware("http")
     async def guard(request: Request, call_next):  # noqa: ANN001, ANN202

@@ -21,7 +21,7 @@ __all__ = ["main"]
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
     "synth", "evaluate", "montage", "preprocess", "train", "segment", "demo", "analyze", "overlap", "reliability",
-    "challenge",
+    "challenge", "review",
     "run",
 )
 

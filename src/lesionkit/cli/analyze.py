@@ -37,6 +37,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--participant-label", nargs="+", metavar="LABEL",
                         help="only these subjects of folder inputs (labels without 'sub-')")
     parser.add_argument("--no-report", action="store_true", help="tables only: no figures, no report.html")
+    parser.add_argument("--prefer", choices=("automatic", "corrected"), default="automatic",
+                        help="where a case also has a mask corrected by hand (desc-corrected, `lesionkit review`): "
+                        "use the automatic one (default) or the corrected one")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_batch_arguments(parser, resumable=False)
     return parser
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     done = analyze_masks(
         args.masks, args.output, t1=args.t1, participant_label=args.participant_label, min_size_mm3=args.min_size,
         atlas=args.atlas, atlas_labels=args.atlas_labels, cst=args.cst, cst_threshold=args.cst_threshold,
-        report=not args.no_report, spec=spec, progress=not args.quiet,
+        report=not args.no_report, spec=spec, progress=not args.quiet, prefer=args.prefer,
     )
     lesions = done.tables.lesions
     counts = lesions["location"].value_counts().to_dict() if len(lesions) else {}

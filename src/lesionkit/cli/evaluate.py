@@ -25,6 +25,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="probability >= threshold is lesion, as in segment (default 0.5)")
     parser.add_argument("--participant-label", nargs="+", metavar="LABEL", help="evaluate only these subjects")
+    parser.add_argument("--prefer", choices=("automatic", "corrected"), default="automatic",
+                        help="where a case also has a mask corrected by hand (desc-corrected, `lesionkit review`): "
+                        "use the automatic one (default) or the corrected one")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_batch_arguments(parser, resumable=False)
     return parser
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         _, summary = evaluate_predictions(
             args.pred, args.truth, args.output, participant_label=args.participant_label, threshold=args.threshold,
-            n_resamples=args.bootstrap, seed=args.seed, spec=spec, progress=not args.quiet,
+            n_resamples=args.bootstrap, seed=args.seed, spec=spec, progress=not args.quiet, prefer=args.prefer,
         )
     for warning in caught:
         if issubclass(warning.category, UserWarning):

@@ -8,7 +8,16 @@ from lesionkit.io.bids import (
     split_extension,
     write_dataset_description,
 )
-from lesionkit.io.cohort import MNI_SPACE, Case, load_case_mask, load_cohort
+from lesionkit.io.cohort import (
+    CORRECTED_DESC,
+    MNI_SPACE,
+    Case,
+    Prefer,
+    corrected_mask_path,
+    is_corrected_mask,
+    load_case_mask,
+    load_cohort,
+)
 from lesionkit.io.collect import collect_cases, validate_cases
 from lesionkit.io.errors import InvalidInputError, OutputPathError
 from lesionkit.io.nifti import (
@@ -37,11 +46,13 @@ from lesionkit.io.templates import (
 __all__ = [
     "ATLAS_AFFINE",
     "ATLAS_SHAPE",
+    "CORRECTED_DESC",
     "IMAGE_SUFFIXES",
     "MNI_SPACE",
     "Case",
     "InvalidInputError",
     "OutputPathError",
+    "Prefer",
     "atomic_path",
     "bids_name",
     "binarize_mask",
@@ -51,9 +62,11 @@ __all__ = [
     "check_same_grid",
     "check_scan",
     "collect_cases",
+    "corrected_mask_path",
     "derivative_path",
     "ensure_3d",
     "is_atlas_grid",
+    "is_corrected_mask",
     "load_case_mask",
     "load_cohort",
     "load_image",

@@ -20,7 +20,9 @@ The same rules hold for every layout (and so for every command):
   documented exception, merged by :func:`load_case_mask`;
 * one subject id belongs to one site (cohort folder): the same id under two sites is an error;
 * with ``truth=True`` lesionkit's own outputs (``desc-lesionkit`` masks and probability maps, e.g. a
-  ``lesionkit segment`` run written into the cohort) are skipped, so a prediction is never read as truth.
+  ``lesionkit segment`` run written into the cohort) are skipped, so a prediction is never read as truth;
+* a hand-corrected mask (``desc-corrected``, what ``lesionkit review`` writes beside the automatic one) is
+  not a second mask: ``prefer`` chooses between the two, here and only here.
 """
 
 from __future__ import annotations
@@ -36,12 +38,22 @@ from typing import Literal
 import nibabel as nib
 import numpy as np
 
-from lesionkit.io.bids import NIFTI_EXTENSIONS, parse_bids_name, split_extension
+from lesionkit.io.bids import NIFTI_EXTENSIONS, bids_name, parse_bids_name, split_extension
 from lesionkit.io.errors import InvalidInputError
 from lesionkit.io.nifti import check_same_grid, load_mask
 from lesionkit.typing import PathLike
 
-__all__ = ["MNI_SPACE", "OUTPUT_DESC", "Case", "load_case_mask", "load_cohort"]
+__all__ = [
+    "CORRECTED_DESC",
+    "MNI_SPACE",
+    "OUTPUT_DESC",
+    "Case",
+    "Prefer",
+    "corrected_mask_path",
+    "is_corrected_mask",
+    "load_case_mask",
+    "load_cohort",
+]
 
 MNI_SPACE = "MNI152NLin2009aSym"
 _R11_NAME = re.compile(r"(c\d{4})(s\d{4})(t\d{2})", re.IGNORECASE)
@@ -50,7 +62,11 @@ _MASK_WORDS = ("lesion", "mask", "label", "seg", "pred")
 _R11_LESION = re.compile(r"_LesionSmooth(_\d+)?$", re.IGNORECASE)
 #: BIDS ``desc`` of the masks and probability maps lesionkit writes (``lesionkit segment``).
 OUTPUT_DESC = "lesionkit"
+#: BIDS ``desc`` of a mask corrected by hand (``lesionkit review``), written beside the automatic one.
+CORRECTED_DESC = "corrected"
 Role = Literal["t1w", "mask", "probseg"]
+#: Which mask a case uses when it has an automatic and a ``desc-corrected`` one.
+Prefer = Literal["automatic", "corrected"]
 
 
 @dataclass(frozen=True)
@@ -93,10 +109,35 @@ def load_case_mask(case: Case) -> nib.Nifti1Image:
     return out
 
 
+def is_corrected_mask(path: PathLike) -> bool:
+    """True for a mask file named as corrected by hand (``desc-corrected``)."""
+    stem, _ = split_extension(Path(path).name)
+    entities = parse_bids_name(Path(path).name)
+    if entities is not None:
+        return entities.get("desc", "").lower() == CORRECTED_DESC and entities["suffix"] == "mask"
+    return stem.lower().endswith(f"_desc-{CORRECTED_DESC}_mask")
+
+
+def corrected_mask_path(mask: PathLike) -> Path:
+    """Where the hand-corrected version of ``mask`` goes: beside it, with ``desc-corrected``.
+
+    ``sub-X_ses-1_label-L_desc-lesionkit_mask.nii.gz`` -> ``sub-X_ses-1_label-L_desc-corrected_mask.nii.gz``;
+    a name that is not BIDS (``r001s001.nii.gz``) gets ``_desc-corrected_mask`` appended to its stem.
+    """
+    mask = Path(mask)
+    entities = parse_bids_name(mask.name)
+    if entities is not None and entities["suffix"] == "mask":
+        named = {k: v for k, v in entities.items() if k not in ("suffix", "extension")}
+        return mask.with_name(bids_name({**named, "desc": CORRECTED_DESC}, "mask", entities["extension"]))
+    stem, ext = split_extension(mask.name)
+    return mask.with_name(f"{stem}_desc-{CORRECTED_DESC}_mask{ext or '.nii.gz'}")
+
+
 @dataclass
 class _Entry:
     t1w: Path | None = None
     masks: list[Path] = field(default_factory=list)
+    corrected: Path | None = None
     probseg: Path | None = None
     cohort: str | None = None
     split: str | None = None
@@ -204,6 +245,7 @@ def load_cohort(
     space: str | None = "auto",
     default_role: Role = "t1w",
     truth: bool = False,
+    prefer: Prefer = "automatic",
 ) -> list[Case]:
     """List the cases under ``path`` (a folder of any supported layout, or a single NIfTI file).
 
@@ -221,6 +263,10 @@ def load_cohort(
     truth:
         The masks are read as the truth: lesionkit's own outputs (``desc-lesionkit`` masks and
         probability maps) are skipped.
+    prefer:
+        A case with a mask corrected by hand (``desc-corrected``, see :func:`corrected_mask_path`) beside
+        its other mask uses the ``"automatic"`` one (default: results as before the review) or the
+        ``"corrected"`` one. A case whose only mask is a corrected one uses it either way.
 
     Raises :class:`InvalidInputError` for a missing or unreadable folder, a broken link, two files of one
     role for one subject and session (except R1.1 ``*_LesionSmooth_N`` masks), one subject id under two
@@ -234,6 +280,8 @@ def load_cohort(
         if not _is_nifti(root):
             raise InvalidInputError(root, "is not a NIfTI file (.nii or .nii.gz)")
         root = root.parent
+    if prefer not in ("automatic", "corrected"):
+        raise ValueError(f"prefer must be 'automatic' or 'corrected', not {prefer!r}")
     wanted = {label.removeprefix("sub-") for label in participant_label} if participant_label else None
 
     entries: dict[tuple[str, str | None, str | None], _Entry] = {}
@@ -265,6 +313,11 @@ def load_cohort(
             if entry.t1w is not None:
                 raise InvalidInputError(file, f"second T1w image for sub-{subject} (first: {entry.t1w})")
             entry.t1w = file
+        elif role == "mask" and is_corrected_mask(file):
+            if entry.corrected is not None:
+                raise InvalidInputError(
+                    file, f"second corrected mask for {_label(subject, session)} (first: {entry.corrected})")
+            entry.corrected = file
         elif role == "mask":
             if entry.masks and not all(_R11_LESION.search(split_extension(p.name)[0]) for p in (*entry.masks, file)):
                 raise InvalidInputError(
@@ -288,6 +341,8 @@ def load_cohort(
         if space is not None and file_space != space:
             continue
         masks = tuple(sorted(entry.masks, key=_mask_order))
+        if entry.corrected is not None and (prefer == "corrected" or not masks):
+            masks = (entry.corrected,)
         metadata: dict[str, str] = {}
         anchor = entry.t1w or (masks[0] if masks else entry.probseg)
         if anchor is not None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
-from lesionkit.io.cohort import Case, load_case_mask, load_cohort
+from lesionkit.io.cohort import Case, Prefer, load_case_mask, load_cohort
 from lesionkit.io.errors import InvalidInputError
 from lesionkit.io.nifti import check_same_grid, check_scan, load_image, load_mask, load_probability
 from lesionkit.typing import PathLike
@@ -45,14 +45,15 @@ def collect_cases(
     participant_label: Iterable[str] | None = None,
     space: str | None = "auto",
     truth: bool = False,
+    prefer: Prefer = "automatic",
 ) -> list[Case]:
     """The cases of one or several inputs (NIfTI files and folders of any layout), in input order.
 
     ``need="t1w"`` or ``"mask"`` keeps only the cases that have one (an input without any is an error);
     with ``"mask"`` a file whose name says nothing (``r001s001.nii.gz``) is a mask, else a T1w
     (``default_role`` of :func:`~lesionkit.io.load_cohort`). ``participant_label`` keeps only these
-    subjects of folder inputs (a file given by name is always kept); ``space`` and ``truth`` are
-    :func:`~lesionkit.io.load_cohort`'s.
+    subjects of folder inputs (a file given by name is always kept); ``space``, ``truth`` and ``prefer``
+    (automatic or hand-corrected masks) are :func:`~lesionkit.io.load_cohort`'s.
 
     Raises :class:`~lesionkit.io.InvalidInputError` naming the files for a missing input, an input given
     twice (also a file inside a folder that is given too), one case (subject, session, space) found in
@@ -75,7 +76,7 @@ def collect_cases(
             raise InvalidInputError(item, f"is given twice{also}")
         given[real] = item
         found = load_cohort(item, labels if item.is_dir() else None, space=space, truth=truth,
-                            default_role="mask" if need == "mask" else "t1w")
+                            default_role="mask" if need == "mask" else "t1w", prefer=prefer)
         found = [case for case in found if _has(case, need)]
         if not found:
             raise InvalidInputError(item, f"holds {_NEEDED[need]}")

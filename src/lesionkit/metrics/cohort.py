@@ -18,6 +18,7 @@ from lesionkit import __version__
 from lesionkit.io import (
     Case,
     InvalidInputError,
+    Prefer,
     check_same_grid,
     load_case_mask,
     load_cohort,
@@ -165,6 +166,7 @@ def evaluate_cohort(
     n_resamples: int = 1000,
     seed: int | None = 0,
     executor: Executor | None = None,
+    prefer: Prefer = "automatic",
 ) -> tuple[pd.DataFrame, dict]:
     """Evaluate every true case against its prediction; returns ``(rows, summary)``.
 
@@ -177,9 +179,10 @@ def evaluate_cohort(
     maximal Dice (``mdsc``); one with values outside [0, 1] is refused. ``executor`` (e.g. a Dask
     ``Client.get_executor()``) runs the cases instead of ``jobs`` processes. Strata: truth size quartile,
     cohort, and, when the truth's metadata tell them, lesion location (:func:`primary_location`) and
-    :data:`EXTRA_STRATA` (hemisphere).
+    :data:`EXTRA_STRATA` (hemisphere). ``prefer`` (``load_cohort``'s): ``"corrected"`` scores a case's
+    hand-corrected (``desc-corrected``) prediction where it has one.
     """
-    preds = load_cohort(pred_path, participant_label=participant_label, default_role="mask")
+    preds = load_cohort(pred_path, participant_label=participant_label, default_role="mask", prefer=prefer)
     preds = [c for c in preds if c.mask is not None or c.probseg is not None]
     # ATLAS ships MNI and native (space-orig) masks side by side: score against the predictions' space
     # when the truth has it, else against the truth's default (MNI).

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lesionkit.analysis.cohort import CohortTables
-from lesionkit.io import Case
+from lesionkit.io import Case, Prefer
 from lesionkit.pipeline.cases import collect_cases
 from lesionkit.pipeline.cluster import ClusterSpec, open_executor
 from lesionkit.typing import PathLike
@@ -73,12 +73,14 @@ def analyze_masks(
     report: bool = True,
     spec: ClusterSpec | None = None,
     progress: bool = True,
+    prefer: Prefer = "automatic",
 ) -> AnalysisOutputs:
     """Write ``out/lesions.tsv``, ``subjects.tsv``, ``roi_load.tsv`` (``cst_load.tsv`` with ``cst``) and, with
     ``report``, per-subject montages (where a T1w is known), ``overlap.png`` and ``report.html``.
 
     ``atlas`` + ``atlas_labels``: a user label atlas on the masks' grid; ``cst``: a corticospinal-tract map
-    (values above ``cst_threshold`` are tract). ``spec``: where the per-case analysis runs.
+    (values above ``cst_threshold`` are tract). ``spec``: where the per-case analysis runs. ``prefer``:
+    ``"corrected"`` analyses a case's hand-corrected (``desc-corrected``) mask where it has one.
     """
     from rich.progress import Progress
 
@@ -86,7 +88,7 @@ def analyze_masks(
     from lesionkit.analysis.roi import load_atlas, read_cst
     from lesionkit.io import load_case_mask, write_text
 
-    cases = collect_cases(masks, participant_label, require="mask")
+    cases = collect_cases(masks, participant_label, require="mask", prefer=prefer)
     t1w = match_t1w(cases, t1)
     reference = load_case_mask(cases[0]) if (atlas or cst) else None
     atlases = [load_atlas(atlas, atlas_labels, reference)] if atlas else []

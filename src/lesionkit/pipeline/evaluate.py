@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from lesionkit.io import Prefer
 from lesionkit.pipeline.cluster import ClusterSpec, open_executor
 from lesionkit.typing import PathLike
 
@@ -44,9 +45,11 @@ def evaluate_predictions(
     seed: int | None = 0,
     spec: ClusterSpec | None = None,
     progress: bool = True,
+    prefer: Prefer = "automatic",
 ) -> tuple[pd.DataFrame, dict]:
     """Score ``pred`` against ``truth`` (see :func:`~lesionkit.metrics.evaluate_cohort`), write
-    :data:`EVALUATION_FILES` to ``out`` and return ``(rows, summary)``."""
+    :data:`EVALUATION_FILES` to ``out`` and return ``(rows, summary)``. ``prefer="corrected"`` scores a case's
+    hand-corrected (``desc-corrected``) prediction where it has one."""
     from lesionkit.io import write_text
     from lesionkit.metrics import evaluate_cohort
     from lesionkit.report.evaluation import render_evaluation_report
@@ -54,7 +57,7 @@ def evaluate_predictions(
     with open_executor(spec or ClusterSpec()) as executor:
         rows, summary = evaluate_cohort(
             pred, truth, progress=progress, participant_label=participant_label, threshold=threshold,
-            n_resamples=n_resamples, seed=seed, executor=executor,
+            n_resamples=n_resamples, seed=seed, executor=executor, prefer=prefer,
         )
     texts = {
         "metrics.tsv": rows.to_csv(sep="\t", index=False, na_rep="n/a", float_format="%.6g"),

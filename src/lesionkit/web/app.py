@@ -93,7 +93,8 @@ def create_app(title: str, db: Database, routers: Sequence, template_dirs: Itera
 def render(request, template: str, context: dict | None = None, status_code: int = 200, headers=None):  # noqa: ANN001, ANN201
     """Render a page with the signed-in user, the CSRF token and the app title in its context."""
     user = getattr(request.state, "user", None)
-    if user is None and SESSION_COOKIE in request.cookies:
+    # An app without accounts (the review app: db None) ignores a session cookie another app on this host set.
+    if user is None and SESSION_COOKIE in request.cookies and request.app.state.db is not None:
         user = page_user(request)
     context = {"user": user, "csrf": request.state.csrf, "title": request.app.state.title, **(context or {})}
     return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code,

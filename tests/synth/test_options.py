@@ -5,13 +5,14 @@ import pytest
 from lesionkit.synth import PRESETS, SynthOptions
 
 
-def test_default_options_are_the_original_generator():
-    assert SynthOptions().is_default and PRESETS["atlas"] == SynthOptions()
-    assert SynthOptions().lesion_shapes == "generated"  # mixed becomes the default with a model trained on it
+def test_default_options_mix_real_and_generated_shapes_and_classic_is_the_original():
+    assert PRESETS["atlas"] == SynthOptions() and SynthOptions().lesion_shapes == "mixed"
+    assert not SynthOptions().is_classic
+    classic = PRESETS["classic"]
+    assert classic.is_classic and dataclasses.replace(SynthOptions(), lesion_shapes="generated") == classic
     realistic = PRESETS["realistic"]
-    assert not realistic.is_default and realistic.lesion_shapes == "mixed" and realistic.randomize_contrast
+    assert not realistic.is_classic and realistic.lesion_shapes == "mixed" and realistic.randomize_contrast
     assert 0.2 <= realistic.lesion_free_share <= 0.3 and realistic.age_range is not None
-    assert not dataclasses.replace(realistic, lesion_shapes="real").is_default
 
 
 @pytest.mark.parametrize("bad", [{"lesion_shapes": "spheres"}, {"skull_strip_share": 1.5},

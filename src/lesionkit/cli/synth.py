@@ -28,13 +28,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--overwrite", action="store_true",
                         help="regenerate every subject (default: keep subjects an interrupted run already wrote)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    realism = parser.add_argument_group("realism (opt-in; the defaults reproduce the original generator exactly)")
-    realism.add_argument("--preset", choices=("atlas", "realistic"), default="atlas",
-                         help="atlas: the original generator (default); realistic: mixed lesion shapes, ages "
+    realism = parser.add_argument_group("realism (the classic preset reproduces the original generator exactly)")
+    realism.add_argument("--preset", choices=("atlas", "classic", "realistic"), default="atlas",
+                         help="atlas (default): the original anatomy and scanner with mixed lesion shapes; classic: "
+                         "the original generator, byte for byte (generated shapes only); realistic: also ages "
                          "30-85, randomised contrast, 30%% brain-extracted, 25%% lesion-free; flags below override")
     realism.add_argument("--lesion-shapes", choices=("generated", "real", "mixed"),
-                         help="generated (default; mixed becomes the default when a model trained on it ships), "
-                         "real (155 real tracings, mirrored, scaled, bent) or mixed (each lesion either)")
+                         help="mixed (default: each lesion either), real (155 real tracings, mirrored, scaled, "
+                         "bent) or generated (territory-grown shapes)")
     realism.add_argument("--age-range", nargs=2, type=float, metavar=("LOW", "HIGH"),
                          help="draw ages (years): wider sulci, thinner cortex, larger ventricles with age")
     realism.add_argument("--randomize-contrast", action="store_true", default=None,

@@ -13,8 +13,8 @@ Realism limits (what is approximated):
 * native scans are re-sampled from the MNI-space subject, so the native field of view is cut where
   the MNI box ends.
 
-Opt-in realism (:class:`SynthOptions`, ``lesionkit synth --preset realistic``) narrows these gaps:
-real lesion tracings (:mod:`~lesionkit.synth.real_shapes`), ageing anatomy and larger head variation
+Realism options (:class:`SynthOptions`; by default half the lesions are real tracings, and
+``lesionkit synth --preset realistic`` turns on the rest) narrow these gaps: real lesion tracings (:mod:`~lesionkit.synth.real_shapes`), ageing anatomy and larger head variation
 (:mod:`~lesionkit.synth.aging`), per-subject domain randomisation (:mod:`~lesionkit.synth.randomize`),
 brain-extracted and lesion-free subjects. Folding is still the template's.
 """

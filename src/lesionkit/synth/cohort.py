@@ -121,7 +121,7 @@ def _make_subject(task: tuple) -> tuple[Path, dict, list[dict]]:
     files = _expected_files(anat, stem, space)
     record_path = anat / f"{stem}_synth.json"
     key = {"Seed": sub_seed, "Resolution": resolution, "Space": space, "ScannerProfile": profile.name}
-    if not options.is_default:  # default records keep their bytes
+    if not options.is_classic:  # classic records keep their bytes
         key["SynthOptions"] = json.loads(json.dumps(options.as_dict()))  # tuples as lists, as read back
     if resume and record_path.exists() and all(f.exists() for f in files):
         record = _read_record(record_path)
@@ -147,7 +147,7 @@ def _make_subject(task: tuple) -> tuple[Path, dict, list[dict]]:
         "slice_thickness_mm": f"{profile.slice_thickness:.2f}",
         "seed": sub_seed,
     }
-    if not options.is_default:
+    if not options.is_classic:
         acquisition = subject.acquisition or {}
         participant.update({
             "age": "n/a" if subject.age is None else f"{subject.age:g}",
@@ -212,7 +212,8 @@ def generate_cohort(
     resolution and space are kept instead of regenerated (the output is identical either way); a subject
     whose record is unreadable is regenerated.
     ``options``: opt-in realism (:class:`~lesionkit.synth.options.SynthOptions`; presets in
-    :data:`~lesionkit.synth.options.PRESETS`); the default reproduces the original generator byte for byte.
+    :data:`~lesionkit.synth.options.PRESETS`); :data:`~lesionkit.synth.options.CLASSIC` reproduces the original
+    generator byte for byte.
     """
     if n_subjects < 1:
         raise ValueError("n_subjects must be at least 1")
@@ -249,11 +250,11 @@ def generate_cohort(
         mine = [r for r, t in zip(results, tasks, strict=True) if t[1] == k]
         extra = {"GeneratedBy": [{"Name": "lesionkit synth", "Seed": seed, "Resolution_mm": resolution}],
                  "ScannerProfile": profile.as_dict()}
-        if not options.is_default:
+        if not options.is_classic:
             extra["SynthOptions"] = options.as_dict()
         write_dataset_description(folder, f"lesionkit synthetic ATLAS-like cohort {profile.name}", dataset_type="raw",
                                   extra=extra)
-        columns = PARTICIPANT_COLUMNS + (() if options.is_default else REALISM_COLUMNS)
+        columns = PARTICIPANT_COLUMNS + (() if options.is_classic else REALISM_COLUMNS)
         write_text(folder / "participants.tsv", _tsv(columns, [r[1] for r in mine]))
         write_text(folder / "lesions.tsv", _tsv(LESION_COLUMNS, [row for r in mine for row in r[2]]))
         # ATLAS-like extras BIDS has no name for (the README says which ATLAS conventions stay invalid)

@@ -1,10 +1,11 @@
 """Opt-in realism options of the generator, and the named presets of ``lesionkit synth --preset``.
 
-The defaults (:data:`ATLAS`) reproduce the original generator byte for byte: the shipped model, the
-demo and the tests depend on it. ``realistic`` turns everything on (real lesion shapes mixed with
-generated ones, ageing anatomy, domain randomisation, brain-extracted and lesion-free subjects).
-``lesion_shapes`` stays ``generated`` by default; ``mixed`` becomes the default when a model trained
-on it ships.
+The defaults (:data:`ATLAS`) are the original generator with each lesion's shape drawn either from the
+155 real tracings or from the territory-grown generator (``lesion_shapes="mixed"``, the default since the
+shipped model was trained on it). :data:`CLASSIC` (``generated`` shapes only) reproduces the original
+generator byte for byte, so cohorts made with earlier versions can be remade from their seeds.
+``realistic`` turns everything on (ageing anatomy, domain randomisation, brain-extracted and lesion-free
+subjects).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-__all__ = ["ATLAS", "PRESETS", "REALISTIC", "LesionShapes", "SynthOptions"]
+__all__ = ["ATLAS", "CLASSIC", "PRESETS", "REALISTIC", "LesionShapes", "SynthOptions"]
 
 LesionShapes = Literal["generated", "real", "mixed"]
 
@@ -21,7 +22,7 @@ LesionShapes = Literal["generated", "real", "mixed"]
 class SynthOptions:
     """What a subject may vary beyond the original generator (every field off by default)."""
 
-    lesion_shapes: LesionShapes = "generated"
+    lesion_shapes: LesionShapes = "mixed"
     """``generated`` (territory-grown shapes), ``real`` (the 155 shipped tracings, see
     :mod:`lesionkit.synth.real_shapes`) or ``mixed`` (each lesion one or the other at random)."""
     age_range: tuple[float, float] | None = None
@@ -49,14 +50,16 @@ class SynthOptions:
                                  f"{self.age_range}")
 
     @property
-    def is_default(self) -> bool:
-        return self == ATLAS
+    def is_classic(self) -> bool:
+        """The original generator: its records and tables keep their earlier bytes."""
+        return self == CLASSIC
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 ATLAS = SynthOptions()
+CLASSIC = SynthOptions(lesion_shapes="generated")
 REALISTIC = SynthOptions(lesion_shapes="mixed", age_range=(30.0, 85.0), randomize_contrast=True,
                          skull_strip_share=0.3, lesion_free_share=0.25)
-PRESETS: dict[str, SynthOptions] = {"atlas": ATLAS, "realistic": REALISTIC}
+PRESETS: dict[str, SynthOptions] = {"atlas": ATLAS, "classic": CLASSIC, "realistic": REALISTIC}

@@ -1,8 +1,8 @@
 """One synthetic subject: healthy head → subject deformation → (ageing) → lesions → look-alikes → scanner.
 
-The opt-in realism of :class:`~lesionkit.synth.options.SynthOptions` draws from its own random stream
-(``default_rng([seed, 3])``), and with the default options nothing of it runs: default subjects keep
-their bytes.
+The realism of :class:`~lesionkit.synth.options.SynthOptions` draws from its own random stream
+(``default_rng([seed, 3])``), and with :data:`~lesionkit.synth.options.CLASSIC` nothing of it runs: classic
+subjects keep the original generator's bytes.
 """
 
 from __future__ import annotations

@@ -99,8 +99,8 @@ def _mni_probability(model: SegmentationModel, image: nib.Nifti1Image, tta: bool
     return segment_members(model, image, tta=tta)
 
 
-def _qc(image: nib.Nifti1Image, probability: nib.Nifti1Image, mask: nib.Nifti1Image, members: dict, threshold: float,
-        min_size_mm3: float, preprocessing: PreprocessResult | None) -> dict:
+def _qc(image: nib.Nifti1Image | None, probability: nib.Nifti1Image, mask: nib.Nifti1Image, members: dict | None,
+        threshold: float, min_size_mm3: float, preprocessing: PreprocessResult | None) -> dict:
     from lesionkit.qc import case_features
 
     registration = None
@@ -109,8 +109,9 @@ def _qc(image: nib.Nifti1Image, probability: nib.Nifti1Image, mask: nib.Nifti1Im
         registration = step["parameters"] if step else None
     features = case_features(np.asarray(probability.dataobj), np.asarray(mask.dataobj), members,
                              affine=probability.affine, threshold=threshold, min_size_mm3=min_size_mm3,
-                             registration=registration, image=np.asarray(image.dataobj, dtype=np.float32))
-    return {"features": features, "members": list(members)}
+                             registration=registration,
+                             image=None if image is None else np.asarray(image.dataobj, dtype=np.float32))
+    return {"features": features, "members": list(members or [])}
 
 
 def segment_t1w(
@@ -142,7 +143,8 @@ def segment_t1w(
     mask_mni = _threshold(mni, threshold, min_size_mm3)
     features = None
     if qc:
-        features = _qc(preprocessing.t1w_mni, mni, mask_mni, members, threshold, min_size_mm3, preprocessing)
+        t1w_mni = preprocessing.t1w_mni if preprocessing is not None else None
+        features = _qc(t1w_mni, mni, mask_mni, members, threshold, min_size_mm3, preprocessing)
     return Segmentation(
         probability, _threshold(probability, threshold, min_size_mm3), NATIVE_SPACE, threshold, min_size_mm3,
         mni, mask_mni, preprocessing, features,

@@ -39,3 +39,12 @@ def test_bad_input_is_refused():
         risk_coverage([0.1, np.nan], [0.5, 0.5], [False, False])
     with pytest.raises(ValueError):
         risk_coverage([0.1], [0.5, 0.5], [False, False])
+
+
+def test_the_oracle_catches_failures_first_even_behind_a_lesion_free_dice_of_zero():
+    # five lesion-free cases with a small false positive (Dice 0, no failure) and two true failures (Dice 0.3)
+    dice = np.array([0.0] * 5 + [0.3, 0.3] + [0.9] * 3)
+    failures = np.array([False] * 5 + [True, True] + [False] * 3)
+    out = risk_coverage(np.zeros(10), dice, failures)
+    assert out["oracle"]["caught_at_flag_share"] == 1.0  # 2 flagged: both failures
+    assert out["oracle"]["curve"][0][1] == pytest.approx(dice.mean(), abs=1e-4)

@@ -33,3 +33,14 @@ def test_the_fit_finds_the_informative_input_and_its_threshold_catches_the_failu
 def test_the_fit_is_deterministic():
     cases, failures = _cases(40, 2)
     assert fit_weights(cases, failures) == fit_weights(cases, failures)
+
+
+def test_choose_c_cross_validates_on_the_fit_cases_only():
+    from lesionkit.qc.fit import choose_c
+
+    cases, failures = _cases(40, 3)
+    dice = [c["member_dice"] for c in cases]  # here the truth's Dice follows the members' agreement
+    best, results = choose_c(cases, failures, dice, c_values=(0.1, 1.0))
+    assert best in (0.1, 1.0) and set(results) == {"0.1", "1"}
+    assert results[f"{best:g}"]["aurc"] == min(r["aurc"] for r in results.values())
+    assert all(r["caught_at_20pct"] > 0.2 for r in results.values())  # better than random flags

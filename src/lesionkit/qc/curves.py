@@ -5,7 +5,9 @@ are the other ``n − k``; the curve is the mean Dice of the kept cases. A score
 makes the curve rise fastest. Its area is summarised as the AURC (Geifman et al. 2019): the mean selective
 risk, risk being 1 − the kept cases' mean Dice, over the coverages ``1/n … 1`` — lower is better. Two peers
 from the same cases: *random* flags (the mean over seeded random orders: a flat curve at the cohort's mean
-Dice) and the *oracle*, which flags by the true Dice, worst first (the best any score can do).
+Dice) and the *oracle*, which knows the truth: its curve flags by the true Dice, worst first, and its
+``caught`` flags the failures first (a lesion-free case with a small false positive has Dice 0 without being
+a failure), the best any score can do on either.
 
 A *failure* is a lesioned case with Dice < :data:`FAILURE_DICE`, or a lesion-free case with more than
 :data:`FALSE_POSITIVE_MM3` of predicted lesion; ``caught`` is the share of failures among the flagged cases
@@ -85,6 +87,7 @@ def risk_coverage(
     shares = np.linspace(0.0, (n - 1) / n, points)
     qc_order = np.argsort(-scores, kind="stable")
     oracle_order = np.lexsort((~failures, dice))  # worst Dice first; failures first among equals
+    catch_order = np.lexsort((dice, ~failures))  # failures first, worst Dice first among them
     rng = np.random.default_rng(seed)
     random_orders = [rng.permutation(n) for _ in range(n_random)]
     return {
@@ -94,7 +97,7 @@ def risk_coverage(
         "qc": _summary(_curve(qc_order, dice)[None], [_caught(qc_order, failures, flag_share)], shares),
         "random": _summary(np.stack([_curve(o, dice) for o in random_orders]),
                            [_caught(o, failures, flag_share) for o in random_orders], shares),
-        "oracle": _summary(_curve(oracle_order, dice)[None], [_caught(oracle_order, failures, flag_share)], shares),
+        "oracle": _summary(_curve(oracle_order, dice)[None], [_caught(catch_order, failures, flag_share)], shares),
     }
 
 

@@ -77,8 +77,10 @@ INPUTS: dict[str, Callable[[Mapping[str, Any]], float]] = {
     "outside_share": lambda f: _get(f, "outside_share"),
     "ventricle_share": lambda f: _get(f, "ventricle_share"),
     "template_dissimilarity": lambda f: 1.0 - _get(f, "template_ncc"),
-    "volume_outlier": lambda f: min(abs(_get(f, "volume_z")), 6.0),
-    "count_outlier": lambda f: min(abs(_get(f, "count_z")), 6.0),
+    # the cohort parts by direction: far more lesion than the cohort is not the same evidence as far less
+    "volume_high": lambda f: min(max(_get(f, "volume_z"), 0.0), 6.0),
+    "volume_low": lambda f: min(max(-_get(f, "volume_z"), 0.0), 6.0),
+    "count_high": lambda f: min(max(_get(f, "count_z"), 0.0), 6.0),
 }
 
 
@@ -122,9 +124,9 @@ def _reason(name: str, f: Mapping[str, Any], above_mean: bool) -> str:
         return "lesion at the ventricles (" + share.format(_get(f, "ventricle_share")) + ")"
     if name == "template_dissimilarity":
         return f"image unlike the template (correlation {_get(f, 'template_ncc'):.2f})"
-    if name == "volume_outlier":
+    if name in ("volume_high", "volume_low"):
         return f"volume outlier (z={_get(f, 'volume_z'):+.1f})"
-    if name == "count_outlier":
+    if name == "count_high":
         return f"lesion-count outlier (z={_get(f, 'count_z'):+.1f})"
     return name
 

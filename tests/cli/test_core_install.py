@@ -25,9 +25,9 @@ for name in ("torch", "monai", "ants"):
     sys.modules[name] = None
 import lesionkit
 core = [m.name for m in pkgutil.walk_packages(lesionkit.__path__, "lesionkit.")
-        if m.name.split(".")[1] in ("core", "io", "metrics", "analysis", "report")
+        if m.name.split(".")[1] in ("core", "io", "metrics", "analysis", "qc", "report")
         or m.name in ("lesionkit.cli", *(f"lesionkit.cli.{c}" for c in ("evaluate", "analyze", "overlap",
-                                                                         "reliability", "montage")))]
+                                                                         "reliability", "montage", "qc")))]
 for name in core:
     importlib.import_module(name)
 from lesionkit.cli import main
@@ -69,6 +69,7 @@ def test_core_commands_run_and_the_others_name_their_extra(tmp_path):
         ["overlap", str(truth), "-o", str(out["overlap"]), "--quiet"],
         ["reliability", str(truth), str(pred), "-o", str(out["reliability"]), "--quiet"],
         ["montage", str(truth), "-o", str(tmp_path / "montage.png")],
+        ["qc", str(pred), "-o", str(tmp_path / "qc")],
         ["segment", str(t1w), "-o", str(out["seg"])],
         ["train", str(truth), "-o", str(out["model"])],
         ["preprocess", str(t1w), str(out["prep"])],
@@ -81,12 +82,13 @@ def test_core_commands_run_and_the_others_name_their_extra(tmp_path):
     rows = pd.read_csv(out["evaluation"] / "metrics.tsv", sep="\t")
     assert rows["dice"].round(4).tolist() == [round(2 * 64 / (64 + 125), 4), 1.0]
     assert (out["evaluation"] / "report.html").exists()
-    for command in ("analyze", "overlap", "reliability", "montage"):
+    for command in ("analyze", "overlap", "reliability", "montage", "qc"):
         assert runs[command]["code"] == 0, (command, runs[command]["stderr"])
     assert len(pd.read_csv(out["analysis"] / "lesions.tsv", sep="\t")) == 1
     assert (out["overlap"] / "overlap_count.nii.gz").exists()
     assert len(pd.read_csv(out["reliability"] / "pairs.tsv", sep="\t")) == 2
     assert (tmp_path / "montage.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(pd.read_csv(tmp_path / "qc" / "qc.tsv", sep="\t")) == 2
     for command, extra in [("segment", "model"), ("train", "model"), ("preprocess", "preprocess"),
                            ("synth", "synth"), ("demo", "model")]:
         run = runs[command]

@@ -46,12 +46,12 @@ def test_native_input_goes_through_preprocessing_and_back(tmp_path, tiny_model, 
     t1 = _write(tmp_path / "in" / "sub-02_T1w.nii.gz", (30, 34, 20), affine)
     seen = []
 
-    def fake_native(model, image, tta, preprocessing):  # the real one runs ANTs (minutes); here: a known map
+    def fake_native(model, image, tta, preprocessing, qc=False):  # the real one runs ANTs (minutes); here: a known map
         seen.append(image.shape)
         data = np.zeros(image.shape, np.float32)
         data[10:14, 10:14, 5:9] = 0.9
         probability = nib.Nifti1Image(data, image.affine)
-        return probability, probability, preprocessing
+        return probability, probability, preprocessing, None  # no QC members
 
     monkeypatch.setattr(segment_pipeline, "_segment_native", fake_native)
     assert main(["segment", str(t1), "-o", str(tmp_path / "out"), "--model", str(tiny_model)]) == 0
@@ -79,11 +79,11 @@ def test_min_size_is_in_cubic_millimetres_and_defaults_to_the_checkpoints(tmp_pa
     affine = np.diag([1.2, 1.2, 1.5, 1.0])  # 2.16 mm³ voxels: the 64-voxel lesion below is 138 mm³
     t1 = _write(tmp_path / "in" / "sub-04_T1w.nii.gz", (30, 34, 20), affine)
 
-    def fake_native(model, image, tta, preprocessing):
+    def fake_native(model, image, tta, preprocessing, qc=False):
         data = np.zeros(image.shape, np.float32)
         data[10:14, 10:14, 5:9] = 0.9
         probability = nib.Nifti1Image(data, image.affine)
-        return probability, probability, preprocessing
+        return probability, probability, preprocessing, None  # no QC members
 
     monkeypatch.setattr(segment_pipeline, "_segment_native", fake_native)
     config = NetworkConfig(widths=[8, 16], stem_stride=2)

@@ -101,3 +101,60 @@ def test_threshold_and_min_size():
     assert threshold_probability(probability, 0.5, min_size_mm3=10, voxel_mm3=12.0).sum() == 217  # 1 voxel = 12 mm³
     assert threshold_probability(probability, 0.5, min_size_mm3=216).sum() == 216  # the limit itself is kept
     assert threshold_probability(probability, 0.3).sum() == 218
+
+
+def test_members_are_the_flipped_and_unflipped_predictions_and_leave_the_output_unchanged():
+    from lesionkit.model.inference import predict_inputs, predict_members
+
+    class LeftBiased(torch.nn.Module):
+        def forward(self, x):
+            ramp = torch.linspace(-3, 3, x.shape[2]).view(1, 1, -1, 1, 1)
+            return ramp.expand_as(x).clone()
+
+    model = SegmentationModel([LeftBiased()], {"widths": [8], "stem_stride": 1}, roi_size=(16, 16, 16))
+    inputs = _head((16, 16, 16))[None]
+    for tta in (False, True):
+        result = predict_members(model, inputs, tta=tta)
+        np.testing.assert_array_equal(result.probability, predict_inputs(model, inputs, tta=tta))
+        assert list(result.members) == ["net1", "net1_flipped"]
+        np.testing.assert_allclose(result.members["net1_flipped"], result.members["net1"][::-1], atol=1e-6)
+    plain = predict_members(model, inputs)
+    np.testing.assert_array_equal(plain.members["net1"], plain.probability)  # without TTA the output is net1
+
+
+def test_an_ensemble_gives_one_member_per_network_in_one_pass_with_the_same_output():
+    from lesionkit.model.inference import predict_inputs, predict_members
+
+    class Constant(torch.nn.Module):
+        def __init__(self, value):
+            super().__init__()
+            self.value = value
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            return torch.full_like(x, self.value)
+
+    networks = [Constant(2.0), Constant(-1.0), Constant(0.5)]
+    model = SegmentationModel(networks, {"widths": [8], "stem_stride": 1}, roi_size=(8, 8, 8))
+    inputs = _head((8, 8, 8))[None]
+    expected = predict_inputs(model, inputs)
+    calls = networks[0].calls
+    result = predict_members(model, inputs)
+    assert networks[0].calls - calls == 2  # one window, unflipped and flipped: each network runs once per pass
+    np.testing.assert_array_equal(result.probability, expected)
+    assert list(result.members) == ["net1", "net2", "net3", "net1_flipped", "net2_flipped", "net3_flipped"]
+    for name, value in (("net1", 2.0), ("net2", -1.0), ("net3", 0.5)):
+        np.testing.assert_allclose(result.members[name], 1 / (1 + np.exp(-value)), atol=1e-6)
+
+
+def test_segment_members_returns_segment_s_image_and_members_on_its_grid():
+    from lesionkit.model.inference import segment_members
+
+    data = _head((40, 36, 30))
+    data[4:12, 4:12, 4:12] = 0.0
+    image = nib.Nifti1Image(data, np.eye(4))
+    model = _stub(spacing=(2.0, 2.0, 2.0))
+    probability, members = segment_members(model, image)
+    np.testing.assert_array_equal(np.asarray(probability.dataobj), np.asarray(segment(model, image).dataobj))
+    assert all(m.shape == data.shape and m.dtype == np.float32 for m in members.values())

@@ -39,3 +39,24 @@ def test_two_local_workers_score_like_the_serial_loop(tmp_path):
     evaluate_predictions(pred, truth, tmp_path / "dask", n_resamples=50, progress=False, spec=ClusterSpec(jobs=2))
     for name in ("metrics.tsv", "summary.json"):
         assert (tmp_path / "serial" / name).read_text() == (tmp_path / "dask" / name).read_text()
+
+
+def test_predictions_with_qc_get_a_risk_coverage_curve_in_the_summary_and_report(tmp_path):
+    from lesionkit.qc import collect_qc
+
+    masks = {f"r001s00{i}": cube(2, 6) for i in range(1, 7)}
+    truth = truth_tree(tmp_path / "truth", masks)
+    preds = dict(masks)
+    preds["r001s006"] = cube(7, 9)  # a miss: Dice 0
+    pred = pred_tree(tmp_path / "pred", preds)
+    _, plain = evaluate_predictions(pred, truth, tmp_path / "plain", n_resamples=20, progress=False)
+    assert "qc" not in plain and "risk–coverage" not in (tmp_path / "plain" / "report.html").read_text()
+    collect_qc([pred])  # qc.tsv from the masks alone
+    table = (pred / "qc.tsv").read_text().splitlines()
+    _, summary = evaluate_predictions(pred, truth, tmp_path / "out", n_resamples=20, progress=False)
+    qc = summary["qc"]
+    assert qc["n"] == 6 and qc["failures"] == 1 and qc["unscored"] == 0 and len(table) == 7
+    assert qc["oracle"]["aurc"] <= qc["qc"]["aurc"] and len(qc["qc"]["curve"]) == 6
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Quality control: risk–coverage" in html and html.count("data:image/png;base64,") == 3
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["qc"]["failures"] == 1

@@ -18,9 +18,17 @@ def _cubes(model, image, tta=False):
     return nib.Nifti1Image(data, image.affine)
 
 
+def _cube_members(model, image, tta=False):
+    """The stand-in with its QC members (what segment_t1w asks for when QC is on)."""
+    probability = _cubes(model, image)
+    data = np.asarray(probability.dataobj)
+    return probability, {"net1": data, "net1_flipped": data}
+
+
 @pytest.fixture
 def derivatives(tmp_path, monkeypatch):
     monkeypatch.setattr(lesionkit.model, "segment", _cubes)
+    monkeypatch.setattr(lesionkit.model, "segment_members", _cube_members)
     out = tmp_path / "derivatives"
     report = run_subjects(load_cohort(write_bids(tmp_path / "bids", 3)), out, ("segment", "analyze"),
                           model=tiny_model(tmp_path / "m.pt"), progress=False)

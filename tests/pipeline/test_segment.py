@@ -6,7 +6,7 @@ import pytest
 
 import lesionkit.model
 import lesionkit.pipeline.segment as segment_module
-from lesionkit.io import ATLAS_AFFINE, ATLAS_SHAPE, MNI_SPACE
+from lesionkit.io import ATLAS_AFFINE, ATLAS_SHAPE, MNI_SPACE, load_template
 from lesionkit.pipeline import is_mni_grid, segment_t1w
 from tests.pipeline._data import AFFINE_2MM, SHAPE_2MM
 
@@ -74,3 +74,25 @@ def test_native_input_is_preprocessed_segmented_in_mni_and_mapped_back(monkeypat
     np.testing.assert_allclose(centre[:3], [10.0 + 30.0 - 0.5, -20.0 - 0.5, 6.0 - 0.5], atol=1.0)
     # 64 mm³ of cube at 1 mm in MNI is ≈ 64 / 3.375 native voxels
     assert 10 <= mask.sum() <= 30
+
+
+def test_qc_features_come_from_the_mni_grid_and_the_registration_record(monkeypatch):
+    def members(model, image, tta=False):
+        probability = _cube_probability(model, image)
+        data = np.asarray(probability.dataobj)
+        return probability, {"net1": data, "net1_flipped": np.roll(data, 2, axis=0)}
+
+    template_like = np.asarray(load_template("t1").dataobj, dtype=np.float32)
+    steps = [{"name": "registration", "parameters": {"brain_ncc": {"start": 0.6, "final": 0.55},
+                                                     "initialisation_chosen": "search candidate 2/5"}}]
+    fake = SimpleNamespace(t1w_mni=nib.Nifti1Image(template_like, ATLAS_AFFINE), transform=np.eye(4), steps=steps)
+    monkeypatch.setattr(lesionkit.model, "segment_members", members)
+    monkeypatch.setattr(lesionkit.model, "segment", _cube_probability)
+    monkeypatch.setattr(segment_module, "_preprocess", lambda image: fake)
+    native = nib.Nifti1Image(np.ones((60, 70, 50), np.float32), np.diag([3.0, 3.0, 3.0, 1.0]))
+    result = segment_t1w(native, MODEL, qc=True)
+    features = result.qc["features"]
+    assert result.qc["members"] == ["net1", "net1_flipped"] and features["member_dice"] == 0.5
+    assert features["volume_mm3"] == 64 and features["registration_ncc"] == 0.55
+    assert features["registration_fallback"] == 0 and features["template_ncc"] > 0.99  # the template itself
+    assert segment_t1w(native, MODEL).qc is None  # QC is asked for, not implied

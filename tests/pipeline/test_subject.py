@@ -41,7 +41,8 @@ def test_segment_and_analyze_write_derivatives_and_a_provenance_sidecar(tmp_path
     assert sidecar["Type"] == "Lesion" and sidecar["Threshold"] == 0.5
     assert provenance["steps"] == ["segment", "analyze"] and len(provenance["model"][0]) == 64
     assert provenance["model_files"][0]["path"] == str(model.resolve())
-    assert provenance["parameters"] == {"min_size_mm3": None, "threshold": None, "tta": False}
+    assert provenance["parameters"] == {"min_size_mm3": None, "qc": True, "threshold": None, "tta": False}
+    assert sidecar["qc"]["members"] == ["net1", "net1_flipped"] and "member_dice" in sidecar["qc"]["features"]
     assert len(provenance["outputs"]) == 6 and provenance["seconds"]["total"] > 0
     mask = nib.load(out / f"{stem}_label-L_desc-lesionkit_mask.nii.gz")
     assert mask.get_data_dtype() == np.uint8 and mask.header.get_xyzt_units()[0] == "mm"

@@ -53,3 +53,16 @@ def test_distribution_panels_note_inf_and_undefined():
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert "1 inf" in texts and "1 undefined" in texts
     assert [ax.get_title() for ax in fig.axes[:3]] == ["Dice", "HD95 (mm)", "TPR"]
+
+
+def test_the_risk_coverage_figure_draws_the_score_and_its_peers():
+    from lesionkit.qc.curves import risk_coverage
+    from lesionkit.report.plots import risk_coverage_curve
+
+    dice = np.linspace(0, 1, 20)
+    result = risk_coverage(1 - dice, dice, dice < 0.5, points=20)
+    ax = risk_coverage_curve(result).axes[0]
+    labels = [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
+    assert [label.split(":")[0] for label in labels] == ["QC score", "random flags", "oracle (true Dice)"]
+    assert "40 % of 10 failures caught" in " ".join(t.get_text() for t in ax.texts)
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata()[0], dice.mean(), atol=1e-3)

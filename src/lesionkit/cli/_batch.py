@@ -72,6 +72,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         "chosen on its validation split; 0.5 if it has none)")
     parser.add_argument("--min-size", type=float, metavar="MM3", help="drop predicted lesions smaller than this "
                         "(mm³; default: the checkpoint's, chosen on its validation split; 0 if it has none)")
+    parser.add_argument("--no-qc", dest="qc", action="store_false",
+                        help="skip the per-case quality estimates (qc.tsv and the sidecars' qc object; without "
+                        "--tta they cost one more forward pass per subject, for the flipped member)")
 
 
 def model_options(args: argparse.Namespace, command: str) -> dict | None:
@@ -82,7 +85,8 @@ def model_options(args: argparse.Namespace, command: str) -> dict | None:
     if args.min_size is not None and args.min_size < 0:
         print(f"lesionkit {command}: --min-size must be at least 0", file=sys.stderr)
         return None
-    return {"model": args.model, "tta": args.tta, "threshold": args.threshold, "min_size_mm3": args.min_size}
+    return {"model": args.model, "tta": args.tta, "threshold": args.threshold, "min_size_mm3": args.min_size,
+            "qc": args.qc}
 
 
 def outcome_printer(n_cases: int):

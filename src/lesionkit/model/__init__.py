@@ -7,7 +7,7 @@
 
 from lesionkit.model.checkpoint import DEFAULT_MODEL, SegmentationModel, default_model_path, load_model, save_checkpoint
 from lesionkit.model.config import StageConfig, TrainConfig, load_config
-from lesionkit.model.inference import predict_array, segment, threshold_probability
+from lesionkit.model.inference import MemberPrediction, predict_array, segment, segment_members, threshold_probability
 from lesionkit.model.losses import BCEDiceLoss
 from lesionkit.model.networks import NetworkConfig, ResBlock, ResUNet3D, build_network
 from lesionkit.model.normalize import DEFAULT_NORMALIZATION, normalize_intensity
@@ -15,6 +15,7 @@ from lesionkit.model.normalize import DEFAULT_NORMALIZATION, normalize_intensity
 __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_NORMALIZATION",
+    "MemberPrediction",
     "BCEDiceLoss",
     "NetworkConfig",
     "ResBlock",
@@ -30,6 +31,7 @@ __all__ = [
     "predict_array",
     "save_checkpoint",
     "segment",
+    "segment_members",
     "threshold_probability",
 ]
 

@@ -67,10 +67,19 @@ class SegmentationModel(nn.Module):
         return config.stem_stride * 2 ** (len(config.widths) - 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        probability = torch.sigmoid(self.networks[0](x).float())
-        for network in self.networks[1:]:
-            probability = probability + torch.sigmoid(network(x).float())
-        return probability / len(self.networks)
+        return self.average(self.network_probabilities(x))
+
+    def network_probabilities(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each network's lesion probability (the ensemble's members, e.g. for QC)."""
+        return [torch.sigmoid(network(x).float()) for network in self.networks]
+
+    @staticmethod
+    def average(probabilities: Sequence[torch.Tensor]) -> torch.Tensor:
+        """The ensemble's output: the mean of its members' probabilities."""
+        probability = probabilities[0]
+        for member in probabilities[1:]:
+            probability = probability + member
+        return probability / len(probabilities)
 
 
 def save_checkpoint(

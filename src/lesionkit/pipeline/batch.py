@@ -8,6 +8,9 @@
   ``distributed.scheduler.allowed-failures`` times) and come back through :func:`distributed.as_completed`;
   with ``jobs=1`` the same function runs in a plain loop in this process;
 * a subject with invalid input is reported with its error and never stops the others;
+* with the segment step and ``qc`` (the default), ``OUT/qc.tsv`` and the cohort part of every mask
+  sidecar's ``qc`` object are written when the batch finishes (:func:`lesionkit.qc.finish_qc`, over every
+  case of ``OUT`` with QC features, earlier batches' too);
 * ``OUT/run.tsv`` (subject, status, seconds, worker, error) is rewritten as subjects finish; an
   interrupted batch writes it once more, with ``interrupted`` for the subjects it did not see finish (a
   subject that finished in that last moment is skipped by the next run), and removes the staging folder.
@@ -209,7 +212,7 @@ def run_subjects(
 ) -> BatchReport:
     """Run :func:`~lesionkit.pipeline.run_subject` for every case (see the module docstring).
 
-    ``options`` go to ``run_subject`` (``tta``, ``threshold``, ``min_size_mm3``, ``deface``).
+    ``options`` go to ``run_subject`` (``tta``, ``threshold``, ``min_size_mm3``, ``deface``, ``qc``).
     ``description`` names the derivatives dataset (``dataset_description.json``), written with a README
     and ``.bidsignore`` once a subject is done. ``on_outcome`` sees every outcome as it comes (the
     command line prints failures and warnings with it).
@@ -263,6 +266,10 @@ def run_subjects(
             out.rmdir()  # every subject was refused: leave no trace
     if any(o.status in ("done", "skipped") for o in table.outcomes):
         finish_derivatives(out, description)
+        if "segment" in steps and options.get("qc", True):
+            from lesionkit.qc import finish_qc
+
+            finish_qc(out)
     return BatchReport(table.outcomes, time.perf_counter() - start)
 
 

@@ -17,6 +17,7 @@ __all__ = ["BIDSIGNORE", "finish_derivatives"]
 #: Files lesionkit writes outside the BIDS specification (gitignore-style patterns).
 BIDSIGNORE = (
     "run.tsv",
+    "qc.tsv",
     "group",  # a folder name without the trailing slash: bids-validator-deno matches that form
     "figures",
     "*_xfm.mat",
@@ -33,6 +34,8 @@ BIDS derivatives written by lesionkit {version} (https://github.com/lesionkit/le
   lesion probabilities (float32), each on the grid named by its `space-` entity; the mask's JSON sidecar
   holds the provenance (lesionkit version, model SHA-256, parameters, timings).
 - `run.tsv`: one row per subject of the last batch (status, seconds, worker, error).
+- `qc.tsv`: one row per case, its QC score, flag (`ok`/`check`) and reasons, and the features they come
+  from (lesionkit.qc); the mask sidecars hold the same in their `qc` object.
 
 Files BIDS has no name for yet are listed in `.bidsignore`.
 """

@@ -2,7 +2,9 @@
 
 The scoring is :func:`lesionkit.metrics.evaluate_cohort` (its cases on a Dask cluster when asked); this
 module renders ``metrics.tsv``, ``summary.json`` and ``report.html`` and writes them only once all three
-are ready, each atomically, so a failure leaves no half-written output.
+are ready, each atomically, so a failure leaves no half-written output. When the predictions carry QC
+scores (``qc.tsv`` or the masks' sidecars, :mod:`lesionkit.qc`), the summary's ``qc`` entry and the report
+show how well they rank the cases (:func:`lesionkit.qc.curves.rows_risk_coverage`).
 """
 
 from __future__ import annotations
@@ -59,6 +61,13 @@ def evaluate_predictions(
             pred, truth, progress=progress, participant_label=participant_label, threshold=threshold,
             n_resamples=n_resamples, seed=seed, executor=executor, prefer=prefer,
         )
+    from lesionkit.qc.collect import read_scores
+    from lesionkit.qc.curves import rows_risk_coverage
+
+    scores = read_scores(pred) if Path(pred).exists() else None
+    qc = rows_risk_coverage(rows, scores) if scores else None
+    if qc is not None:  # the predictions carry QC (qc.tsv or sidecars): how well it ranks them
+        summary["qc"] = qc
     texts = {
         "metrics.tsv": rows.to_csv(sep="\t", index=False, na_rep="n/a", float_format="%.6g"),
         "summary.json": json.dumps(json_safe(summary), indent=2) + "\n",

@@ -5,6 +5,11 @@ grid) is segmented directly. Any other (native) T1w goes through :func:`lesionki
 (N4, affine registration to MNI), is segmented in MNI space, and its probability map is mapped back to
 the native grid linearly and thresholded there. The composition lives here, above both stages, because
 ``preprocess`` and ``model`` are parallel stages of the data flow and neither imports the other.
+
+With ``qc=True`` the per-case QC features (:func:`lesionkit.qc.case_features`) are computed on the MNI grid
+the model saw, from the member predictions (:func:`lesionkit.model.segment_members`: without TTA the
+flipped member costs one more forward pass; the output probability is unchanged) and, for a native scan,
+the registration's brain NCC.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class Segmentation:
     mask_mni: nib.Nifti1Image
     preprocessing: PreprocessResult | None = None
     """The preprocessing of a native input (None for MNI input)."""
+    qc: dict | None = None
+    """With ``qc=True``: ``features`` (:data:`lesionkit.qc.FEATURES`, on the MNI grid) and ``members`` (names)."""
 
 
 def is_mni_grid(img: nib.spatialimages.SpatialImage) -> bool:
@@ -83,6 +90,30 @@ def _preprocess(image: nib.Nifti1Image) -> PreprocessResult:
     return preprocess_t1w(image, deface=False)
 
 
+def _mni_probability(model: SegmentationModel, image: nib.Nifti1Image, tta: bool, qc: bool):
+    """(probability on ``image``'s MNI grid, member probabilities or None)."""
+    from lesionkit.model import segment, segment_members
+
+    if not qc:
+        return segment(model, image, tta=tta), None
+    return segment_members(model, image, tta=tta)
+
+
+def _qc(image: nib.Nifti1Image | None, probability: nib.Nifti1Image, mask: nib.Nifti1Image, members: dict | None,
+        threshold: float, min_size_mm3: float, preprocessing: PreprocessResult | None) -> dict:
+    from lesionkit.qc import case_features
+
+    registration = None
+    if preprocessing is not None:
+        step = next((s for s in preprocessing.steps if s.get("name") == "registration"), None)
+        registration = step["parameters"] if step else None
+    features = case_features(np.asarray(probability.dataobj), np.asarray(mask.dataobj), members,
+                             affine=probability.affine, threshold=threshold, min_size_mm3=min_size_mm3,
+                             registration=registration,
+                             image=None if image is None else np.asarray(image.dataobj, dtype=np.float32))
+    return {"features": features, "members": list(members or [])}
+
+
 def segment_t1w(
     image: nib.Nifti1Image,
     model: SegmentationModel,
@@ -91,37 +122,43 @@ def segment_t1w(
     threshold: float | None = None,
     min_size_mm3: float | None = None,
     preprocessing: PreprocessResult | None = None,
+    qc: bool = False,
 ) -> Segmentation:
     """Segment one T1w (MNI or native, see the module docstring); everything is returned, nothing written.
 
     ``threshold`` and ``min_size_mm3`` default to the checkpoint's (chosen on its validation split).
     ``preprocessing``: a :class:`~lesionkit.preprocess.PreprocessResult` of this native image to reuse
-    (otherwise a native image is preprocessed here, without defacing).
+    (otherwise a native image is preprocessed here, without defacing). ``qc``: also compute the per-case
+    QC features (:attr:`Segmentation.qc`; see the module docstring).
     """
-    from lesionkit.model import segment
-
     threshold = model.threshold if threshold is None else float(threshold)
     min_size_mm3 = model.min_size_mm3 if min_size_mm3 is None else float(min_size_mm3)
     if is_mni_grid(image) and preprocessing is None:
-        mni = segment(model, image, tta=tta)
+        mni, members = _mni_probability(model, image, tta, qc)
         probability = mni = _image(np.asarray(mni.dataobj), image.affine, np.float32)
         mask = mask_mni = _threshold(probability, threshold, min_size_mm3)
-        return Segmentation(probability, mask, MNI_SPACE, threshold, min_size_mm3, mni, mask_mni)
-    probability, mni, preprocessing = _segment_native(model, image, tta, preprocessing)
+        features = _qc(image, mni, mask_mni, members, threshold, min_size_mm3, None) if qc else None
+        return Segmentation(probability, mask, MNI_SPACE, threshold, min_size_mm3, mni, mask_mni, qc=features)
+    probability, mni, preprocessing, members = _segment_native(model, image, tta, preprocessing, qc)
+    mask_mni = _threshold(mni, threshold, min_size_mm3)
+    features = None
+    if qc:
+        t1w_mni = preprocessing.t1w_mni if preprocessing is not None else None
+        features = _qc(t1w_mni, mni, mask_mni, members, threshold, min_size_mm3, preprocessing)
     return Segmentation(
         probability, _threshold(probability, threshold, min_size_mm3), NATIVE_SPACE, threshold, min_size_mm3,
-        mni, _threshold(mni, threshold, min_size_mm3), preprocessing,
+        mni, mask_mni, preprocessing, features,
     )
 
 
 def _segment_native(model: SegmentationModel, image: nib.Nifti1Image, tta: bool,
-                    preprocessing: PreprocessResult | None):
-    """(probability on the native grid, probability in MNI, the preprocessing) of a native T1w."""
-    from lesionkit.model import segment
+                    preprocessing: PreprocessResult | None, qc: bool = False):
+    """(probability on the native grid, probability in MNI, the preprocessing, MNI members or None)."""
     from lesionkit.preprocess.resample import to_native
 
     preprocessing = preprocessing or _preprocess(image)
-    mni = segment(model, preprocessing.t1w_mni, tta=tta)
+    mni, members = _mni_probability(model, preprocessing.t1w_mni, tta, qc)
     mni = _image(np.asarray(mni.dataobj), mni.affine, np.float32)
     native = to_native(mni, preprocessing.transform, image, order=1)
-    return _image(np.clip(np.asarray(native.dataobj), 0, 1), image.affine, np.float32), mni, preprocessing
+    native = _image(np.clip(np.asarray(native.dataobj), 0, 1), image.affine, np.float32)
+    return native, mni, preprocessing, members

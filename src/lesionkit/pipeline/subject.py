@@ -6,7 +6,9 @@ Steps, in order (any subset):
   the MNI T1w, brain mask, transforms, the input's lesion mask if it has one, and the QC figure. An input
   already on the MNI grid is preprocessed only when preprocessing is the only step asked for.
 * ``segment``: :func:`lesionkit.pipeline.segment_t1w`: ``*_label-L_desc-lesionkit_{mask,probseg}`` on the
-  input's grid (``space-<its space>``), and for a native input with ``analyze`` also in MNI space.
+  input's grid (``space-<its space>``), and for a native input with ``analyze`` also in MNI space. With
+  ``qc`` (the default) the mask's sidecar gets a ``qc`` object: the per-case QC features and a score from
+  them alone (:mod:`lesionkit.qc`); a batch adds the cohort part and ``qc.tsv`` when it finishes.
 * ``analyze``: the MNI mask's lesion and ROI-load tables (:func:`lesionkit.analysis.cohort.analyze_cohort`)
   and a montage figure.
 
@@ -70,6 +72,7 @@ class SubjectOptions:
     threshold: float | None = None
     min_size_mm3: float | None = None
     deface: bool = True
+    qc: bool = True
 
     def parameters(self, steps: tuple[str, ...]) -> dict[str, Any]:
         """The parameters the steps use (None = the checkpoint's own value, which the model hash pins down)."""
@@ -77,7 +80,7 @@ class SubjectOptions:
         if "preprocess" in steps:
             parameters.update(deface=self.deface)
         if "segment" in steps:
-            parameters.update(tta=self.tta, threshold=self.threshold, min_size_mm3=self.min_size_mm3)
+            parameters.update(tta=self.tta, threshold=self.threshold, min_size_mm3=self.min_size_mm3, qc=self.qc)
         return parameters
 
 
@@ -143,6 +146,7 @@ def run_subject(
     threshold: float | None = None,
     min_size_mm3: float | None = None,
     deface: bool = True,
+    qc: bool = True,
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> SubjectResult:
@@ -150,12 +154,14 @@ def run_subject(
 
     ``model``: checkpoint path(s) or a :class:`~lesionkit.pipeline.models.ModelRef` (default: the shipped
     model), loaded once per process. ``threshold``/``min_size_mm3`` default to the checkpoint's. ``deface``
-    applies to the preprocessed T1w. Without ``overwrite`` a subject whose outputs and provenance match is
-    skipped. ``progress`` is called with the name of each step as it starts. Bad input raises
+    applies to the preprocessed T1w. ``qc`` records the per-case QC features in the mask's sidecar (without
+    ``tta`` one more forward pass, for the flipped member). Without ``overwrite`` a subject whose outputs and
+    provenance match is skipped. ``progress`` is called with the name of each step as it starts. Bad input raises
     :class:`~lesionkit.io.InvalidInputError` and leaves nothing of the subject behind.
     """
     steps = _steps(steps)
-    options = SubjectOptions(_model_ref(model) if "segment" in steps else None, tta, threshold, min_size_mm3, deface)
+    options = SubjectOptions(_model_ref(model) if "segment" in steps else None, tta, threshold, min_size_mm3, deface,
+                             qc)
     record, key = subject_record(case, out, steps, options)
     out = Path(out)
     if not overwrite and record_matches(record, key, out):
@@ -199,12 +205,13 @@ def _compute(case: Case, staging: Path, steps, options: SubjectOptions, progress
         clock = begin("segment")
         segmentation = segment_t1w(
             image, load_cached_model(options.model), tta=options.tta, threshold=options.threshold,
-            min_size_mm3=options.min_size_mm3, preprocessing=preprocessing,
+            min_size_mm3=options.min_size_mm3, preprocessing=preprocessing, qc=options.qc,
         )
         space = native_space(image, case.space)
         settings = {"Threshold": segmentation.threshold, "MinimumLesionSizeMM3": segmentation.min_size_mm3}
+        qc = _qc_record(segmentation.qc) if segmentation.qc is not None else None
         written = _write_segmentation(staging, case, space, segmentation.probability, segmentation.mask,
-                                      str(case.t1w), settings)
+                                      str(case.t1w), settings, qc)
         direct = segmentation.space == MNI_SPACE  # segmented on the input's own (MNI) grid
         mni_mask = written if direct else None
         if "analyze" in steps and not direct:
@@ -239,9 +246,16 @@ def _preprocess(case: Case, image: nib.Nifti1Image, staging: Path, deface: bool,
     return result, paths["t1w"], warnings
 
 
+def _qc_record(qc: dict[str, Any]) -> dict[str, Any]:
+    from lesionkit.qc import qc_record
+
+    return qc_record(qc["features"], qc["members"])
+
+
 def _write_segmentation(root: Path, case: Case, space: str, probability, mask, reference: str,
-                        settings: dict[str, Any]) -> Path:
-    """The probability map and mask on one grid, with their sidecars; returns the mask's path."""
+                        settings: dict[str, Any], qc: dict[str, Any] | None = None) -> Path:
+    """The probability map and mask on one grid, with their sidecars (the mask's with ``qc`` when given);
+    returns the mask's path."""
     common = {"Sources": [str(case.t1w)], "SpatialReference": reference}
     sidecars = {
         "probseg": {"Description": "lesion probability of the lesionkit segmentation model", **common},
@@ -249,6 +263,8 @@ def _write_segmentation(root: Path, case: Case, space: str, probability, mask, r
                  "MinimumLesionSizeMM3 (6-connected)", "Type": "Lesion", **common, **settings,
                  "LesionVoxels": int(np.count_nonzero(np.asarray(mask.dataobj)))},
     }
+    if qc is not None:
+        sidecars["mask"]["qc"] = qc
     for suffix, image in (("probseg", probability), ("mask", mask)):
         path = derivative_path(root, case.subject, case.session, suffix, space=space, **_MASK)
         save_nifti(image, path, dtype=np.float32 if suffix == "probseg" else np.uint8)

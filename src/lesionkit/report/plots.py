@@ -1,4 +1,5 @@
-"""Figures of an evaluation: Dice against lesion volume (Tomita et al. Fig. 3) and metric distributions."""
+"""Figures of an evaluation: Dice against lesion volume (Tomita et al. Fig. 3), metric distributions, and the
+risk–coverage curve of the predictions' QC scores."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["dice_vs_volume", "metric_distributions"]
+__all__ = ["dice_vs_volume", "metric_distributions", "risk_coverage_curve"]
 
 _LABELS = {
     "dice": "Dice",
@@ -97,4 +98,30 @@ def metric_distributions(rows: pd.DataFrame, metrics: Sequence[str]):
     for ax in axes.ravel()[len(metrics) :]:
         ax.axis("off")
     fig.tight_layout()
+    return fig
+
+
+def risk_coverage_curve(result: dict):
+    """Mean Dice of the kept cases as the flagged share grows, for the QC score and its random and oracle peers
+    (``result``: :func:`lesionkit.qc.curves.risk_coverage`)."""
+    fig, axes = _figure(6.0, 4.0)
+    ax = axes[0, 0]
+    styles = {"qc": ("QC score", "-", "C0"), "random": ("random flags", "--", "0.5"), "oracle": ("oracle (true Dice)",
+                                                                                              ":", "C2")}
+    for name, (label, line, colour) in styles.items():
+        curve = np.asarray(result[name]["curve"], dtype=float)
+        ax.plot(100 * curve[:, 0], curve[:, 1], line, color=colour, lw=1.8,
+                label=f"{label}: AURC {result[name]['aurc']:.3f}")
+    share = 100 * result.get("flag_share", 0.2)
+    ax.axvline(share, color="0.7", lw=0.8)
+    caught = result["qc"].get("caught_at_flag_share")
+    if caught is not None:
+        ax.text(share + 1, ax.get_ylim()[0], f" {100 * caught:.0f} % of {result['failures']} failures caught",
+                fontsize=8, va="bottom")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("cases flagged, highest QC score first (%)")
+    ax.set_ylabel("mean Dice of the kept cases")
+    ax.set_title(f"Risk–coverage of the QC score ({result['n']} cases)", fontsize=10)
+    ax.grid(True, alpha=0.25)
+    ax.legend(fontsize=8, loc="lower right")
     return fig

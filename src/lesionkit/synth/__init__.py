@@ -14,7 +14,8 @@ Realism limits (what is approximated):
   the MNI box ends.
 
 Realism options (:class:`SynthOptions`; by default half the lesions are real tracings, and
-``lesionkit synth --preset realistic`` turns on the rest) narrow these gaps: real lesion tracings (:mod:`~lesionkit.synth.real_shapes`), ageing anatomy and larger head variation
+``lesionkit synth --preset realistic`` turns on the rest) narrow these gaps: real lesion tracings
+(:mod:`~lesionkit.synth.real_shapes`), ageing anatomy and larger head variation
 (:mod:`~lesionkit.synth.aging`), per-subject domain randomisation (:mod:`~lesionkit.synth.randomize`),
 brain-extracted and lesion-free subjects. Folding is still the template's.
 """

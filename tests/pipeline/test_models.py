@@ -1,8 +1,8 @@
 import pytest
 
 import lesionkit.model
-from lesionkit.io import InvalidInputError
-from lesionkit.pipeline.models import ModelRef, file_sha256, load_cached_model
+from lesionkit.io import InvalidInputError, file_sha256
+from lesionkit.pipeline.models import ModelRef, load_cached_model
 from tests.pipeline._data import tiny_model
 
 

@@ -23,7 +23,8 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("selenium")
 
-from lesionkit.review import ReviewFolder, from_niivue, mask_version, niivue_order, to_niivue  # noqa: E402
+from lesionkit.io import file_sha256
+from lesionkit.review import ReviewFolder, from_niivue, niivue_order, to_niivue  # noqa: E402
 from lesionkit.review.routes import create_review_app  # noqa: E402
 from tests.challenge.conftest import LiveServer  # noqa: E402
 from tests.challenge.test_browser import CHROMEDRIVER, CHROMIUM  # noqa: E402
@@ -200,7 +201,7 @@ def test_browser_correct_the_flagged_case_of_a_segmented_cohort(tmp_path):
     case = folder.case(flagged)
     automatic = nib.load(case.mask)
     before = np.asanyarray(automatic.dataobj) != 0
-    automatic_hash = mask_version(case.mask)
+    automatic_hash = file_sha256(case.mask)
     driver = _driver(tmp_path)
     try:
         with LiveServer(create_review_app(folder), log_level="warning") as server:
@@ -242,13 +243,13 @@ def test_browser_correct_the_flagged_case_of_a_segmented_cohort(tmp_path):
             driver.save_screenshot(str(tmp_path / "review_viewer.png"))
 
             driver.switch_to.window(second_tab)  # loaded before the save: refused, nothing written
-            corrected_hash = mask_version(case.corrected)
+            corrected_hash = file_sha256(case.corrected)
             driver.execute_script("""const nv = window.lesionkitReview.nv;
                 nv.drawPt(1, 1, 1, 1); nv.drawAddUndoBitmap(); nv.onDrawingChanged('draw');""")
             driver.find_element(By.ID, "save").click()
             refused = _wait_message(driver, "Not saved")
             assert "409" in refused and "saved by ada" in refused
-            assert mask_version(case.corrected) == corrected_hash
+            assert file_sha256(case.corrected) == corrected_hash
             console = _console(driver)
     finally:
         driver.quit()
@@ -262,7 +263,7 @@ def test_browser_correct_the_flagged_case_of_a_segmented_cohort(tmp_path):
     # exactly the voxels the page changed, mapped back from niivue's order onto the mask's grid
     assert np.array_equal(after & ~before, _on_grid(added, case.affine, case.shape))
     assert np.array_equal(before & ~after, _on_grid(removed, case.affine, case.shape))
-    assert mask_version(case.mask) == automatic_hash  # the automatic mask is never written
+    assert file_sha256(case.mask) == automatic_hash  # the automatic mask is never written
     sidecar = json.loads(Path(str(case.corrected).replace(".nii.gz", ".json")).read_text())
     correction = sidecar["Correction"]
     assert (correction["voxels_added"], correction["voxels_removed"]) == (n_added, n_removed)
@@ -270,7 +271,7 @@ def test_browser_correct_the_flagged_case_of_a_segmented_cohort(tmp_path):
     assert f"+{n_added:,}" in saved_text and f"−{n_removed:,}" in saved_text
     assert correction["source_mask"] == case.mask.relative_to(deriv).as_posix()
     assert correction["source_sha256"] == automatic_hash and correction["reviewer"] == "ada"
-    assert correction["sha256"] == mask_version(case.corrected) and sidecar["LesionVoxels"] == int(after.sum())
+    assert correction["sha256"] == file_sha256(case.corrected) and sidecar["LesionVoxels"] == int(after.sum())
     decisions = (deriv / "review.tsv").read_text().splitlines()
     assert decisions[1].startswith(f"{flagged}\taccepted\tada\t") and decisions[1].endswith(correction["sha256"])
     for name in ("review_cases.png", "review_viewer.png"):

@@ -8,8 +8,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from lesionkit.io import InvalidInputError
-from lesionkit.review import CaseNotFoundError, ReviewFolder, mask_version
+from lesionkit.io import InvalidInputError, file_sha256
+from lesionkit.review import CaseNotFoundError, ReviewFolder
 from tests.review._folders import SHAPE, lesion_mask, names, write_case, write_folder
 
 
@@ -74,7 +74,7 @@ def test_masks_in_two_spaces_get_the_space_in_their_ids(tmp_path):
 def test_a_corrected_mask_is_shown_and_versions_follow_the_file(tmp_path):
     folder = ReviewFolder(write_folder(tmp_path / "deriv"))
     case = folder.case("sub-r001s001_ses-1")
-    assert folder.current_mask(case) == case.mask and folder.version(case) == mask_version(case.mask)
+    assert folder.current_mask(case) == case.mask and folder.version(case) == file_sha256(case.mask)
     fixed = lesion_mask(1)
     fixed[:, :, :] = 0
     fixed[1:3, 1:3, 1:3] = 1

@@ -10,7 +10,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from lesionkit.review import ReviewFolder, StaleVersionError, UnsafeWriteError, mask_version
+from lesionkit.io import file_sha256
+from lesionkit.review import ReviewFolder, StaleVersionError, UnsafeWriteError
 from tests.review._folders import names, write_case, write_folder
 
 OBLIQUE = "sub-r001s003_ses-1"
@@ -33,7 +34,7 @@ def _edit(folder, case_id):
 
 def test_correction_is_on_the_exact_grid_with_provenance_and_leaves_the_automatic_mask(folder):
     case = folder.case(OBLIQUE)
-    automatic_hash = mask_version(case.mask)
+    automatic_hash = file_sha256(case.mask)
     mask, edited = _edit(folder, OBLIQUE)
     saved = folder.save_correction(OBLIQUE, edited, base_version=folder.version(case))
     assert saved.path == case.corrected and saved.path.name == names("r001s003")["mask"].replace(
@@ -43,12 +44,12 @@ def test_correction_is_on_the_exact_grid_with_provenance_and_leaves_the_automati
     assert np.array_equal(out.header.get_sform(), source.header.get_sform())
     assert out.get_data_dtype() == np.uint8
     assert np.array_equal(np.asanyarray(out.dataobj) != 0, edited)
-    assert mask_version(case.mask) == automatic_hash  # never written
+    assert file_sha256(case.mask) == automatic_hash  # never written
     sidecar = json.loads(saved.path.with_name(saved.path.name.replace(".nii.gz", ".json")).read_text())
     correction = sidecar["Correction"]
     assert correction["source_mask"] == f"sub-r001s003/ses-1/anat/{case.mask.name}"
     assert sidecar["Sources"] == [f"bids::sub-r001s003/ses-1/anat/{case.mask.name}"]
-    assert correction["source_sha256"] == automatic_hash and correction["sha256"] == mask_version(saved.path)
+    assert correction["source_sha256"] == automatic_hash and correction["sha256"] == file_sha256(saved.path)
     assert correction["reviewer"] == "ada" and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", correction["time"])
     assert (correction["voxels_added"], correction["voxels_removed"]) == (3, 8) == (saved.voxels_added,
                                                                                       saved.voxels_removed)
@@ -79,7 +80,7 @@ def test_a_stale_save_is_refused_and_writes_nothing(folder):
     first = folder.save_correction(case.id, edited, base_version=loaded, reviewer="tab one")
     with pytest.raises(StaleVersionError, match="saved by tab one at .* nothing was written") as refused:
         folder.save_correction(case.id, ~edited, base_version=loaded, reviewer="tab two")
-    assert refused.value.current == first.version == mask_version(case.corrected)
+    assert refused.value.current == first.version == file_sha256(case.corrected)
     assert np.array_equal(np.asanyarray(nib.load(case.corrected).dataobj) != 0, edited)
 
 

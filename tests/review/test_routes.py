@@ -18,7 +18,8 @@ import pytest
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from lesionkit.review import ReviewFolder, encode_drawing, mask_version, niivue_order, to_niivue  # noqa: E402
+from lesionkit.io import file_sha256
+from lesionkit.review import ReviewFolder, encode_drawing, niivue_order, to_niivue  # noqa: E402
 from lesionkit.review.routes import TOKEN_COOKIE, create_review_app  # noqa: E402
 from tests.review._folders import write_folder  # noqa: E402
 
@@ -129,7 +130,7 @@ def test_save_writes_the_correction_on_the_mask_grid(client, folder):
     case = folder.case(OBLIQUE)
     written = np.asanyarray(nib.load(case.corrected).dataobj) != 0
     assert np.array_equal(written, _erase_small_lesion(np.asanyarray(nib.load(case.mask).dataobj) != 0))
-    assert body["version"] == mask_version(case.corrected)
+    assert body["version"] == file_sha256(case.corrected)
     listed = client.get("/api/cases").json()
     assert next(r for r in listed if r["id"] == OBLIQUE)["corrected"]
 
@@ -139,11 +140,11 @@ def test_the_second_of_two_tabs_is_refused_with_409_and_nothing_is_written(clien
     tab_two = _payload(folder, OBLIQUE, lambda m: np.ones_like(m))  # loaded at the same time
     assert client.post(f"/api/cases/{OBLIQUE}/correction", json=tab_one, headers=_headers(client)).status_code == 200
     case = folder.case(OBLIQUE)
-    saved = mask_version(case.corrected)
+    saved = file_sha256(case.corrected)
     refused = client.post(f"/api/cases/{OBLIQUE}/correction", json=tab_two, headers=_headers(client))
     assert refused.status_code == 409
     assert "saved by ada" in refused.json()["detail"] and "nothing was written" in refused.json()["detail"]
-    assert refused.headers["x-current-version"] == saved == mask_version(case.corrected)
+    assert refused.headers["x-current-version"] == saved == file_sha256(case.corrected)
 
 
 @pytest.mark.parametrize(("change", "status"), [

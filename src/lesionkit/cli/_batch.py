@@ -14,12 +14,13 @@ import sys
 CLUSTER_CHOICES = ("slurm", "pbs", "sge", "lsf")
 
 
-def add_batch_arguments(parser: argparse.ArgumentParser, *, resumable: bool = True) -> None:
-    """The options where subjects run: ``--jobs``, ``--scheduler``, ``--cluster`` (and its job options), ``--threads``
-    and ``--retries``; with ``resumable``, ``--overwrite``."""
-    group = parser.add_argument_group("where subjects run (Dask; see docs/batch.md)")
+def add_batch_arguments(parser: argparse.ArgumentParser, *, resumable: bool = True, unit: str = "subject") -> None:
+    """The options where the units of work run (subjects; the challenge worker's scoring loops): ``--jobs``,
+    ``--scheduler``, ``--cluster`` (and its job options), ``--threads`` and ``--retries``; with ``resumable``,
+    ``--overwrite``."""
+    group = parser.add_argument_group(f"where {unit}s run (Dask; see docs/batch.md)")
     group.add_argument("--jobs", type=int, default=1, metavar="N",
-                       help="local worker processes, one subject each at a time (default 1: a plain loop, no Dask)")
+                       help=f"local worker processes, one {unit} each at a time (default 1: a plain loop, no Dask)")
     group.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
     group.add_argument("--cluster", choices=CLUSTER_CHOICES, help="start workers as queue jobs (dask-jobqueue)")
     group.add_argument("--cluster-config", metavar="YAML",
@@ -32,10 +33,10 @@ def add_batch_arguments(parser: argparse.ArgumentParser, *, resumable: bool = Tr
     group.add_argument("--account", help="--cluster: account (project) the jobs are charged to")
     group.add_argument("--cluster-jobs", type=int, default=1, metavar="J", help="--cluster: jobs to submit (default 1)")
     group.add_argument("--threads", type=int, metavar="T",
-                       help="threads per subject for PyTorch, OpenMP and ITK (default: cores / --jobs locally, "
+                       help=f"threads per {unit} for PyTorch, OpenMP and ITK (default: cores / --jobs locally, "
                        "1 on --scheduler and --cluster workers)")
     group.add_argument("--retries", type=int, default=1,
-                       help="extra attempts for a subject whose task crashed (not for invalid input; default 1)")
+                       help=f"extra attempts for a {unit} whose task crashed (not for invalid input; default 1)")
     if resumable:
         parser.add_argument("--overwrite", action="store_true",
                             help="redo subjects whose outputs and provenance already match (default: skip them)")

@@ -60,7 +60,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     worker.add_argument("--poll", type=float, default=1.0, help="seconds between queue polls when idle")
     worker.add_argument("--once", action="store_true",
                         help="exit when the queue is drained (nothing queued, no job still running)")
-    add_batch_arguments(worker, resumable=False)
+    add_batch_arguments(worker, resumable=False, unit="scoring loop")
 
     token = sub.add_parser("token", help="print a new API token for a user")
     token.add_argument("db", metavar="DB")

@@ -20,6 +20,7 @@ from lesionkit.io.cohort import (
 )
 from lesionkit.io.collect import collect_cases, validate_cases
 from lesionkit.io.errors import InvalidInputError, OutputPathError
+from lesionkit.io.hashing import file_sha256
 from lesionkit.io.nifti import (
     binarize_mask,
     check_nifti_size,
@@ -65,6 +66,7 @@ __all__ = [
     "corrected_mask_path",
     "derivative_path",
     "ensure_3d",
+    "file_sha256",
     "is_atlas_grid",
     "is_corrected_mask",
     "load_case_mask",

@@ -7,29 +7,20 @@ goes into every subject's provenance and guards against a checkpoint replaced du
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lesionkit.io import InvalidInputError
+from lesionkit.io import InvalidInputError, file_sha256
 from lesionkit.typing import PathLike
 
 if TYPE_CHECKING:
     from lesionkit.model import SegmentationModel
 
-__all__ = ["ModelRef", "file_sha256", "load_cached_model"]
+__all__ = ["ModelRef", "load_cached_model"]
 
 _MODELS: dict[ModelRef, SegmentationModel] = {}
 
-
-def file_sha256(path: PathLike) -> str:
-    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

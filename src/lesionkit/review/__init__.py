@@ -11,7 +11,7 @@ sends is decoded by :mod:`~lesionkit.review.payload` and put back on the mask's 
 """
 
 from lesionkit.review.cases import ReviewCase, discover_cases
-from lesionkit.review.corrections import Correction, StaleVersionError, UnsafeWriteError, mask_version
+from lesionkit.review.corrections import Correction, StaleVersionError, UnsafeWriteError
 from lesionkit.review.folder import CaseNotFoundError, ReviewFolder
 from lesionkit.review.payload import PayloadError, decode_drawing, encode_drawing
 from lesionkit.review.voxel_order import NiivueOrder, from_niivue, niivue_order, to_niivue
@@ -29,7 +29,6 @@ __all__ = [
     "discover_cases",
     "encode_drawing",
     "from_niivue",
-    "mask_version",
     "niivue_order",
     "serve_review",
     "to_niivue",

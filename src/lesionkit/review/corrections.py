@@ -7,7 +7,7 @@ SHA-256), the reviewer, the UTC time, and the voxels added and removed with resp
 
 Two editors of one case (two browser tabs, two reviewers) must not overwrite each other silently: every
 save names the version it started from (the SHA-256 of the mask file the editor loaded, see
-:func:`mask_version`), and a save whose version is no longer the current one is refused with
+:func:`lesionkit.io.file_sha256`), and a save whose version is no longer the current one is refused with
 :class:`StaleVersionError` (HTTP 409), under the folder's lock so that the check and the write are one step.
 A write whose folder resolves outside the derivatives folder (a linked subject folder) is refused with
 :class:`UnsafeWriteError`.
@@ -16,7 +16,6 @@ A write whose folder resolves outside the derivatives folder (a linked subject f
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -25,12 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from lesionkit import __version__
-from lesionkit.io import load_mask, save_nifti, write_text
+from lesionkit.io import file_sha256, load_mask, save_nifti, write_text
 from lesionkit.review.cases import ReviewCase, sidecar_path
 from lesionkit.review.locking import folder_lock
 from lesionkit.typing import PathLike
 
-__all__ = ["Correction", "StaleVersionError", "UnsafeWriteError", "check_inside", "mask_version", "write_correction"]
+__all__ = ["Correction", "StaleVersionError", "UnsafeWriteError", "check_inside", "write_correction"]
 
 
 class StaleVersionError(RuntimeError):
@@ -55,14 +54,6 @@ class Correction:
     revision: int
     sidecar: dict
 
-
-def mask_version(path: PathLike) -> str:
-    """The version of a mask file: the SHA-256 of its bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_inside(root: PathLike, target: PathLike) -> None:
@@ -91,7 +82,7 @@ def write_correction(
 ) -> Correction:
     """Write ``mask`` (boolean, on ``case.mask``'s grid and voxel order) as ``case.corrected`` with its sidecar.
 
-    ``base_version`` is the :func:`mask_version` of the file the edit started from (the correction if
+    ``base_version`` is the :func:`~lesionkit.io.file_sha256` of the file the edit started from (the correction if
     there is one, else the automatic mask). Raises :class:`StaleVersionError` when that is no longer the
     current version, :class:`UnsafeWriteError` for a target outside ``root``, and ``ValueError`` for a
     mask of another shape. The automatic mask is only read.
@@ -104,7 +95,7 @@ def write_correction(
     mask = np.asarray(mask, dtype=bool)
     with folder_lock(root):
         exists = target.is_file()
-        current = mask_version(target if exists else source)
+        current = file_sha256(target if exists else source)
         if base_version != current:
             who = _previous(target) if exists else {}
             by = f" by {who['reviewer']} at {who['time']}" if who.get("reviewer") and who.get("time") else ""
@@ -128,7 +119,7 @@ def write_correction(
             "LesionVoxels": int(np.count_nonzero(mask)),
             "Correction": {
                 "source_mask": Path(os.path.relpath(source, root)).as_posix(),
-                "source_sha256": mask_version(source),
+                "source_sha256": file_sha256(source),
                 "reviewer": reviewer,
                 "time": _utc_now(),
                 "voxels_added": int(np.count_nonzero(mask & ~before)),
@@ -142,7 +133,7 @@ def write_correction(
         }
         # The mask first, then its sidecar: both atomic; the sidecar names the mask's own hash.
         save_nifti(mask.astype(np.uint8), target, affine=automatic.affine, header=automatic.header, dtype=np.uint8)
-        version = mask_version(target)
+        version = file_sha256(target)
         record["Correction"]["sha256"] = version
         write_text(sidecar_path(target), json.dumps(record, indent=2) + "\n")
     c = record["Correction"]

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from lesionkit.io import InvalidInputError, load_mask
+from lesionkit.io import InvalidInputError, file_sha256, load_mask
 from lesionkit.review.cases import ReviewCase, discover_cases, sidecar_path
-from lesionkit.review.corrections import Correction, StaleVersionError, mask_version, write_correction
+from lesionkit.review.corrections import Correction, StaleVersionError, write_correction
 from lesionkit.review.lesions import lesion_table
 from lesionkit.review.locking import folder_lock
 from lesionkit.review.payload import decode_drawing
@@ -83,7 +83,7 @@ class ReviewFolder:
 
     def version(self, case: ReviewCase) -> str:
         """The version (SHA-256) of :meth:`current_mask`; a save must name it."""
-        return mask_version(self.current_mask(case))
+        return file_sha256(self.current_mask(case))
 
     def _lesion_voxels(self, path: Path) -> int:
         """Voxels of a mask: its sidecar's ``LesionVoxels`` when the sidecar is not older, else counted."""
@@ -152,7 +152,7 @@ class ReviewFolder:
             except (OSError, ValueError, AttributeError):
                 correction = {}
         return {
-            **self.summary(case), "version": mask_version(current), "shown_mask": current.name,
+            **self.summary(case), "version": file_sha256(current), "shown_mask": current.name,
             "automatic_mask": case.mask.name, "corrected_mask": case.corrected.name,
             "background": case.background.name, "background_note": case.background_note,
             "lesions": lesion_table(np.asanyarray(mask.dataobj), case.affine),

@@ -28,9 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from qc_cases import MIX, cohort_rows, parse_mix  # noqa: E402
 
-TARGET_CAUGHT = 0.7
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", type=int, default=48)
@@ -42,11 +39,13 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, help="QC weights (default: the shipped ones)")
     parser.add_argument("--mix", help="part shares, e.g. atlas:0.4,shifted:0.2,realistic:0.2,lesion_free:0.2")
     parser.add_argument("--rows", type=Path, help="also write the per-subject table (TSV) here")
+    parser.add_argument("--figure", type=Path, help="also draw the risk-coverage curves (PNG) here")
     args = parser.parse_args()
     if args.subjects < 10:
         parser.error("--subjects must be at least 10 (a curve over fewer cases says little)")
 
     from lesionkit.qc import default_weights, load_weights, risk_coverage
+    from lesionkit.qc.curves import CATCH_TARGET
 
     weights = load_weights(args.weights) if args.weights else default_weights()
     fit_seeds = weights.fit.get("seeds") or []
@@ -59,6 +58,11 @@ def main() -> None:
     if args.rows:
         rows.to_csv(args.rows, sep="\t", index=False)
     curves = risk_coverage(rows["qc_score"], rows["dice"], rows["failure"])
+    if args.figure:  # every case a point: the figure lesionkit evaluate's report draws
+        from lesionkit.report.plots import risk_coverage_curve
+
+        full = risk_coverage(rows["qc_score"], rows["dice"], rows["failure"], points=len(rows))
+        risk_coverage_curve(full).savefig(args.figure, dpi=100, bbox_inches="tight")
     flagged = rows["qc_flag"].eq("check")
     failures = rows["failure"]
     by_part = {}
@@ -77,8 +81,11 @@ def main() -> None:
         "flag_share": curves["flag_share"],
         "caught_at_20pct": {"qc": caught, "random": curves["random"]["caught_at_flag_share"],
                             "oracle": curves["oracle"]["caught_at_flag_share"]},
-        "target_caught": TARGET_CAUGHT, "target_met": caught is not None and caught >= TARGET_CAUGHT,
+        "target_caught": CATCH_TARGET, "target_met": caught is not None and caught >= CATCH_TARGET,
+        "share_to_catch_target": {name: curves[name]["share_to_catch"] for name in ("qc", "random", "oracle")},
         "aurc": {name: curves[name]["aurc"] for name in ("qc", "random", "oracle")},
+        "kept_mean_dice_at_20pct": {name: curves[name]["kept_mean_dice_at_flag_share"]
+                                    for name in ("qc", "random", "oracle")},
         "curve_flagged_share_vs_kept_mean_dice": {name: curves[name]["curve"] for name in ("qc", "random", "oracle")},
         "check_flag": {"flagged": int(flagged.sum()), "failures_flagged": int((flagged & failures).sum()),
                        "successes_flagged": int((flagged & ~failures).sum())},

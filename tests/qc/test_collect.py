@@ -5,10 +5,13 @@ import numpy as np
 import pytest
 
 from lesionkit.io import InvalidInputError, derivative_path
-from lesionkit.qc import collect_qc, finish_qc, qc_record, read_qc_table
+from lesionkit.qc import QCWeights, collect_qc, finish_qc, qc_record, read_qc_table
 from lesionkit.qc.features import case_features
 
 SHAPE = (24, 24, 24)
+#: Weights of the test's own (not the shipped ones, which are refitted when the model changes)
+WEIGHTS = QCWeights(-2.0, {"member_disagreement": 1.0, "volume_high": 1.0}, {"member_disagreement": 0.1,
+                    "volume_high": 0.5}, {"member_disagreement": 0.2, "volume_high": 1.0}, 0.5, {"id": "test"})
 
 
 def _case(root, subject, size, recorded=True, members_agree=True):
@@ -43,7 +46,7 @@ def folder(tmp_path):
 
 
 def test_collect_scores_the_cohort_writes_qc_tsv_and_updates_the_sidecars(folder):
-    result = collect_qc([folder])
+    result = collect_qc([folder], weights=WEIGHTS)
     table = read_qc_table(folder / "qc.tsv")
     assert table["case_id"].tolist() == [f"sub-{i:02d}_ses-1" for i in range(1, 8)]
     assert result.recomputed == 1 and result.without_members == 1 and result.sidecars_updated == 7
@@ -55,6 +58,7 @@ def test_collect_scores_the_cohort_writes_qc_tsv_and_updates_the_sidecars(folder
     assert recomputed["volume_mm3"] == 125 and np.isnan(recomputed["member_dice"])
     sidecar = json.loads(next(folder.glob("sub-06/ses-1/anat/*_mask.json")).read_text())
     assert sidecar["qc"]["cohort"]["cases"] == 7 and sidecar["qc"]["flag"] == "check"
+    assert sidecar["qc"]["weights"] == "test"
     assert sidecar["Provenance"] == {"steps": ["segment"]}  # the provenance is kept
     assert sidecar["qc"]["score"] == pytest.approx(worst["qc_score"])
 

@@ -31,7 +31,19 @@ def test_caught_at_20_percent():
     scores = np.array([0.9, 0.1, 0.8, 0, 0, 0, 0, 0, 0, 0])  # flags the first failure and a success
     out = risk_coverage(scores, dice, failures)
     assert out["qc"]["caught_at_flag_share"] == 0.5 and out["oracle"]["caught_at_flag_share"] == 1.0
+    assert out["qc"]["kept_mean_dice_at_flag_share"] == pytest.approx((0.2 + 7 * 0.9) / 8, abs=1e-4)
+    assert out["oracle"]["kept_mean_dice_at_flag_share"] == pytest.approx(0.9, abs=1e-4)
     assert out["n"] == 10 and out["failures"] == 2
+
+
+def test_share_to_catch_is_the_review_load_that_catches_70_percent():
+    dice = np.array([0.1, 0.2, 0.3, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9])
+    failures = dice < 0.5  # 3 failures: 70 % of them needs 3 (2.1 rounded up)
+    scores = np.array([0.9, 0.8, 0.1, 0.7, 0.6, 0.5, 0, 0, 0, 0])  # the third failure is ranked 6th
+    out = risk_coverage(scores, dice, failures)
+    assert out["qc"]["share_to_catch"] == 0.6 and out["oracle"]["share_to_catch"] == 0.3
+    assert out["random"]["share_to_catch"] > out["oracle"]["share_to_catch"]
+    assert risk_coverage(scores, dice, np.zeros(10, bool))["qc"]["share_to_catch"] is None
 
 
 def test_bad_input_is_refused():

@@ -44,3 +44,32 @@ def test_choose_c_cross_validates_on_the_fit_cases_only():
     assert best in (0.1, 1.0) and set(results) == {"0.1", "1"}
     assert results[f"{best:g}"]["aurc"] == min(r["aurc"] for r in results.values())
     assert all(r["caught_at_20pct"] > 0.2 for r in results.values())  # better than random flags
+
+
+def test_without_sign_constraints_the_fit_is_scikit_learns_logistic_regression(monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    import lesionkit.qc.fit as fit
+
+    cases, failures = _cases(60, 4)
+    for case, failed in zip(cases, failures, strict=True):
+        case["edge_share"] = 0.5 if failed else 0.1
+    monkeypatch.setattr(fit, "FREE_SIGN", tuple(fit.INPUTS))
+    weights = fit.fit_weights(cases, failures, C=0.5)
+    names = list(weights.weights)
+    x = np.array([[fit.input_values(c)[n] for n in names] for c in cases])
+    z = (x - [weights.means[n] for n in names]) / [weights.scales[n] for n in names]
+    reference = LogisticRegression(C=0.5, class_weight="balanced", max_iter=10_000, tol=1e-10).fit(z, failures)
+    np.testing.assert_allclose([weights.weights[n] for n in names], reference.coef_[0], atol=2e-3)
+    assert abs(weights.intercept - reference.intercept_[0]) < 2e-3
+
+
+def test_evidence_weights_are_never_negative():
+    from lesionkit.qc.fit import FREE_SIGN
+
+    cases, failures = _cases(80, 5)
+    for case, failed in zip(cases, failures, strict=True):
+        case["edge_share"] = 0.0 if failed else 0.3  # evidence that points the wrong way in this sample
+    weights = fit_weights(cases, failures)
+    assert weights.weights["edge_share"] == 0.0
+    assert all(w >= 0 for n, w in weights.weights.items() if n not in FREE_SIGN)

@@ -11,7 +11,9 @@ a failure), the best any score can do on either.
 
 A *failure* is a lesioned case with Dice < :data:`FAILURE_DICE`, or a lesion-free case with more than
 :data:`FALSE_POSITIVE_MM3` of predicted lesion; ``caught`` is the share of failures among the flagged cases
-when :data:`FLAG_SHARE` of the cases are flagged (rounded to the nearest case).
+when :data:`FLAG_SHARE` of the cases are flagged (rounded to the nearest case), and ``share_to_catch`` the
+smallest flagged share that catches :data:`CATCH_TARGET` of the failures: what a reviewer must check to catch
+that many, whether or not the model's failure rate lets 20 % suffice.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["FAILURE_DICE", "FALSE_POSITIVE_MM3", "FLAG_SHARE", "is_failure", "risk_coverage", "rows_risk_coverage"]
+__all__ = ["CATCH_TARGET", "FAILURE_DICE", "FALSE_POSITIVE_MM3", "FLAG_SHARE", "is_failure", "risk_coverage", "rows_risk_coverage"]
 
 FAILURE_DICE = 0.5
 FALSE_POSITIVE_MM3 = 500.0
 FLAG_SHARE = 0.2
+CATCH_TARGET = 0.7
 
 
 def is_failure(dice: float, truth_volume_mm3: float, pred_volume_mm3: float) -> bool:
@@ -47,14 +50,27 @@ def _caught(order: np.ndarray, failures: np.ndarray, share: float) -> float | No
     return float(failures[order[:k]].sum() / failures.sum())
 
 
-def _summary(curves: np.ndarray, caught: list[float | None], points: np.ndarray) -> dict:
+def _share_to_catch(order: np.ndarray, failures: np.ndarray, target: float = CATCH_TARGET) -> float | None:
+    """The smallest flagged share ``k/n`` whose first ``k`` cases of ``order`` hold ``target`` of the failures."""
+    if not failures.any():
+        return None
+    caught = failures[order].cumsum()
+    k = int(np.searchsorted(caught, target * failures.sum() - 1e-9)) + 1
+    return k / len(order)
+
+
+def _summary(curves: np.ndarray, caught: list[float | None], points: np.ndarray, flag_share: float,
+             to_catch: list[float | None]) -> dict:
     curve = curves.mean(axis=0)
     n = len(curve)
     at = [min(int(round(p * n)), n - 1) for p in points]
     caught_values = [c for c in caught if c is not None]
+    to_catch_values = [c for c in to_catch if c is not None]
     return {
         "aurc": round(float(np.mean(1.0 - curve)), 4),
         "caught_at_flag_share": round(float(np.mean(caught_values)), 4) if caught_values else None,
+        "share_to_catch": round(float(np.mean(to_catch_values)), 4) if to_catch_values else None,
+        "kept_mean_dice_at_flag_share": round(float(curve[min(int(round(flag_share * n)), n - 1)]), 4),
         "curve": [[round(float(p), 3), round(float(curve[i]), 4)] for p, i in zip(points, at, strict=True)],
     }
 
@@ -72,9 +88,9 @@ def risk_coverage(
     """Risk–coverage of ``scores`` and of the random and oracle peers (see the module docstring).
 
     Returns ``{"n", "failures", "flag_share", "qc", "random", "oracle"}``; each peer has ``aurc``,
-    ``caught_at_flag_share`` and ``curve`` (``[flagged share, mean Dice of the kept cases]`` at ``points``
-    evenly spaced shares from 0 to (n−1)/n … the last point keeps one case). Ties in ``scores`` keep the
-    cases' order.
+    ``caught_at_flag_share``, ``share_to_catch``, ``kept_mean_dice_at_flag_share`` and ``curve`` (``[flagged share, mean Dice of
+    the kept cases]`` at ``points`` evenly spaced shares from 0 to (n−1)/n: the last point keeps one case).
+    Ties in ``scores`` keep the cases' order.
     """
     scores = np.asarray(scores, dtype=float)
     dice = np.asarray(dice, dtype=float)
@@ -94,10 +110,13 @@ def risk_coverage(
         "n": n,
         "failures": int(failures.sum()),
         "flag_share": flag_share,
-        "qc": _summary(_curve(qc_order, dice)[None], [_caught(qc_order, failures, flag_share)], shares),
+        "qc": _summary(_curve(qc_order, dice)[None], [_caught(qc_order, failures, flag_share)], shares, flag_share,
+                       [_share_to_catch(qc_order, failures)]),
         "random": _summary(np.stack([_curve(o, dice) for o in random_orders]),
-                           [_caught(o, failures, flag_share) for o in random_orders], shares),
-        "oracle": _summary(_curve(oracle_order, dice)[None], [_caught(catch_order, failures, flag_share)], shares),
+                           [_caught(o, failures, flag_share) for o in random_orders], shares, flag_share,
+                           [_share_to_catch(o, failures) for o in random_orders]),
+        "oracle": _summary(_curve(oracle_order, dice)[None], [_caught(catch_order, failures, flag_share)], shares,
+                           flag_share, [_share_to_catch(catch_order, failures)]),
     }
 
 

@@ -1,13 +1,17 @@
-"""Fitting the QC score's weights: an L2-regularised logistic regression (scikit-learn) of failures.
+"""Fitting the QC score's weights: an L2-regularised logistic regression of failures, with sign constraints.
 
 Every input of :data:`lesionkit.qc.score.INPUTS` is standardised by its mean and standard deviation over
 the fit cases (an undefined value becomes the mean: it carries no evidence either way, as at scoring
 time); classes are weighted by their inverse frequency so the rarer failures count as much as the
-successes; ``C`` keeps the weights small on a few dozen cases: :func:`choose_c` picks it from
-:data:`C_VALUES` by the AURC of seeded 5-fold cross-validation on the fit cases alone. The flag threshold
-is the highest score that still flags :data:`FLAG_RECALL` of the fit cohort's failures.
-
-scikit-learn is a dependency of nilearn, so of the core install; it is imported here only.
+successes. The objective is scikit-learn's ``LogisticRegression(class_weight="balanced")``'s —
+``C · Σ wᵢ · log-loss + ½‖β‖²``, intercept unpenalised — minimised by SciPy's L-BFGS-B, which scikit-learn
+cannot do with bounds: every weight but those of :data:`FREE_SIGN` is kept ≥ 0, so more disagreement, more
+entropy, more lesion outside the brain or an image less like the template can only raise the score, never
+lower it (on a few dozen failures an unconstrained fit gives some of them small negative weights from
+chance correlations; the constraint also cross-validates better on the fit cohorts). ``C`` keeps the weights
+small: :func:`choose_c` picks it from :data:`C_VALUES` by the AURC of seeded 5-fold cross-validation on the
+fit cases alone. The flag threshold is the highest score that still flags :data:`FLAG_RECALL` of the fit
+cohort's failures.
 """
 
 from __future__ import annotations
@@ -22,12 +26,37 @@ import numpy as np
 
 from lesionkit.qc.score import INPUTS, QCWeights, input_values
 
-__all__ = ["C_VALUES", "FLAG_RECALL", "choose_c", "fit_weights"]
+__all__ = ["C_VALUES", "FLAG_RECALL", "FREE_SIGN", "choose_c", "fit_weights"]
 
 #: Share of the fit cohort's failures the flag threshold must catch.
 FLAG_RECALL = 0.8
 #: Regularisation strengths :func:`choose_c` tries.
 C_VALUES = (0.1, 0.3, 1.0, 3.0)
+#: Inputs whose weight may take either sign: a small volume is a risk (missed or under-segmented lesions),
+#: and so is a large one (false-positive blobs).
+FREE_SIGN = ("log_volume", "empty")
+
+
+def _logistic(z: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, C: float, free: np.ndarray
+              ) -> tuple[float, np.ndarray]:
+    """(intercept, weights) minimising the objective of the module docstring."""
+    from scipy.optimize import minimize
+
+    def objective(p: np.ndarray) -> tuple[float, np.ndarray]:
+        logit = p[0] + z @ p[1:]
+        loss = np.where(y, np.logaddexp(0, -logit), np.logaddexp(0, logit))
+        gradient = sample_weight * (1 / (1 + np.exp(-logit)) - y)
+        return (C * float(sample_weight @ loss) + 0.5 * float(p[1:] @ p[1:]),
+                np.r_[C * gradient.sum(), C * z.T @ gradient + p[1:]])
+
+    bounds = [(None, None)] + [(None, None) if f else (0.0, None) for f in free]
+    result = minimize(objective, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds,
+                      options={"maxiter": 10_000, "gtol": 1e-8})
+    return float(result.x[0]), result.x[1:]
+
+
+def _rounded(value: float) -> float:
+    return float(f"{float(value):.6g}")
 
 
 def _matrix(features: Sequence[Mapping[str, Any]], names: Sequence[str]) -> np.ndarray:
@@ -48,8 +77,6 @@ def fit_weights(
     whether each case failed. ``inputs`` (default all of :data:`~lesionkit.qc.score.INPUTS`) that are
     undefined or constant over every case get no weight. ``fit`` is recorded with the weights; its ``id``
     is the hash of the weights themselves."""
-    from sklearn.linear_model import LogisticRegression
-
     y = np.asarray(failures, dtype=bool)
     if len(y) != len(features) or y.all() or not y.any():
         raise ValueError("need one failure flag per case, and both failures and successes")
@@ -59,28 +86,31 @@ def fit_weights(
     for j, name in enumerate(names):
         column = x[:, j]
         finite = np.isfinite(column)
-        if finite.sum() < 2 or float(np.std(column[finite])) == 0.0:
+        if finite.sum() < 2 or float(np.std(column[finite])) <= 1e-9 * max(1.0, float(np.abs(column[finite]).max())):
             continue
-        means[name], scales[name] = float(column[finite].mean()), float(column[finite].std())
+        # six significant digits, as stored: the fit standardises exactly as scoring will
+        means[name], scales[name] = _rounded(column[finite].mean()), _rounded(column[finite].std())
         keep.append(j)
     z = np.zeros((len(y), len(keep)))
     for col, j in enumerate(keep):
         name = names[j]
         column = x[:, j]
         z[:, col] = np.where(np.isfinite(column), (column - means[name]) / scales[name], 0.0)
-    model = LogisticRegression(C=C, class_weight="balanced", max_iter=10_000)
-    model.fit(z, y)
-    weights = {names[j]: round(float(w), 4) for j, w in zip(keep, model.coef_[0], strict=True)}
-    intercept = round(float(model.intercept_[0]), 4)
+    sample_weight = np.where(y, len(y) / (2 * y.sum()), len(y) / (2 * (~y).sum()))  # "balanced"
+    free = np.array([names[j] in FREE_SIGN for j in keep], dtype=bool)
+    b, w = _logistic(z, y.astype(float), sample_weight, C, free)
+    weights = {names[j]: round(float(v), 4) for j, v in zip(keep, w, strict=True)}
+    intercept = round(b, 4)
     logits = intercept + z @ np.array([weights[names[j]] for j in keep])
     scores = 1 / (1 + np.exp(-logits))
     failed = np.sort(scores[y])[::-1]
     threshold = float(failed[max(0, math.ceil(flag_recall * len(failed)) - 1)])
     threshold = math.floor(threshold * 1000) / 1000  # rounded down: the recall holds with the rounded value
-    result = QCWeights(intercept, weights, {k: round(v, 6) for k, v in means.items() if k in weights},
-                       {k: round(v, 6) for k, v in scales.items() if k in weights}, threshold)
+    result = QCWeights(intercept, weights, {k: v for k, v in means.items() if k in weights},
+                       {k: v for k, v in scales.items() if k in weights}, threshold)
     flagged = scores >= threshold
-    info = {**(fit or {}), "C": C, "class_weight": "balanced", "flag_recall": flag_recall, "cases": len(y),
+    info = {**(fit or {}), "C": C, "class_weight": "balanced", "free_sign": list(FREE_SIGN), "others": ">= 0",
+            "flag_recall": flag_recall, "cases": len(y),
             "failures": int(y.sum()), "fit_flagged_share": round(float(flagged.mean()), 4),
             "fit_failures_flagged": round(float(flagged[y].mean()), 4)}
     digest = hashlib.sha256(json.dumps(result.as_dict() | {"fit": {}}, sort_keys=True).encode()).hexdigest()[:12]

@@ -21,6 +21,21 @@ def test_train_command_trains_with_flags_and_config(tmp_path):
     assert '"widths": [\n      8,\n      16\n    ]' in (tmp_path / "model" / "config.json").read_text()
 
 
+def test_loader_threads_and_time_limit_flags_reach_the_run(tmp_path):
+    import json
+
+    data = write_cohort(tmp_path / "data", 2)
+    base = ["train", str(data), "--widths", "8", "16", "--stem-stride", "1", "--epochs", "3", "--zoom-out-epochs",
+            "0", "--crop", "16", "16", "16", "--steps-per-epoch", "1", "--threads", "1", "--no-progress"]
+    out = tmp_path / "model"
+    assert main([*base, "-o", str(out), "--loader-threads", "2", "--time-limit", "0.001"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["loader_threads"] == 2 and config["time_limit_s"] == 0.001
+    assert len((out / "log.csv").read_text().splitlines()) == 2  # header + the one epoch before it stopped
+    for flag, value in (("--loader-threads", "-1"), ("--time-limit", "0"), ("--time-limit", "nan")):
+        assert main([*base, "-o", str(tmp_path / "bad"), flag, value]) == 2, flag
+
+
 def test_train_exit_codes(tmp_path):
     data = write_cohort(tmp_path / "data", 2)
     assert main(["train", str(tmp_path / "nothing"), "-o", str(tmp_path / "m")]) == 3

@@ -24,3 +24,27 @@ def test_unknown_settings_are_refused():
 def test_impossible_values_are_refused(key, value):
     with pytest.raises(ValueError, match=key):
         load_config(overrides={key: value})
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("loader_threads", -1), ("loader_threads", 1.5), ("time_limit_s", 0), ("time_limit_s", -5.0),
+                       ("time_limit_s", float("inf")), ("time_limit_s", "10")]
+)
+def test_impossible_loader_and_time_settings_are_refused(key, value):
+    with pytest.raises(ValueError, match=key):
+        load_config(overrides={key: value})
+
+
+def test_every_preset_survives_the_toml_and_json_round_trip():
+    import json
+    from importlib import resources
+
+    presets = sorted(p for p in (resources.files("lesionkit") / "model" / "presets").iterdir()
+                     if p.name.endswith(".toml"))
+    assert "gpu_realistic.toml" in [p.name for p in presets]
+    for preset in presets:
+        config = load_config(preset)
+        again = load_config(overrides=json.loads(json.dumps(config.to_dict())))  # what config.json holds
+        assert again == config, preset.name
+    gpu = load_config(resources.files("lesionkit") / "model" / "presets" / "gpu_realistic.toml")
+    assert gpu.loader_threads > 0 and gpu.amp and gpu.time_limit_s is None  # the limit comes from the command line

@@ -158,3 +158,12 @@ def test_segment_members_returns_segment_s_image_and_members_on_its_grid():
     probability, members = segment_members(model, image)
     np.testing.assert_array_equal(np.asarray(probability.dataobj), np.asarray(segment(model, image).dataobj))
     assert all(m.shape == data.shape and m.dtype == np.float32 for m in members.values())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_predict_array_on_cuda_matches_the_cpu():
+    image = _head((40, 36, 30))
+    image[8:16, 8:16, 8:16] = 0.0
+    cpu = predict_array(_stub(), image)
+    cuda = predict_array(_stub(), image, device="cuda")  # float16 autocast there
+    assert np.abs(cuda - cpu).max() < 1e-2 and (cpu >= 0.5).sum() > 0

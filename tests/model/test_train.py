@@ -174,3 +174,62 @@ def test_init_refuses_a_checkpoint_of_another_architecture(tiny_cohort, tmp_path
     ensemble = save_checkpoint(tmp_path / "ens.pt", [torch.nn.Identity()] * 2, _tiny_config().network)
     with pytest.raises(InvalidInputError, match="ensemble"):
         train(_tiny_config(), tiny_cohort, tmp_path / "third", progress=False, init=ensemble)
+
+
+def test_loader_threads_prepare_the_very_same_batches(tiny_cohort, tmp_path):
+    # augmentation on (flip, affine, bias, intensity: MONAI keeps random state in the transform objects, so
+    # threads sharing one pipeline would reseed each other) and two micro-batches per step
+    base = {"augment": 1.0, "accumulate": 2, "deterministic": True, "threads": 1, "zoom_out": {"epochs": 0}}
+    runs = {}
+    for threads in (0, 3):
+        out = tmp_path / f"threads{threads}"
+        train(_tiny_config(loader_threads=threads, **base), tiny_cohort, out, progress=False)
+        runs[threads] = (_weights(out / "final.pt"), [r["loss"] for r in csv.DictReader((out / "log.csv").open())])
+    (serial, serial_losses), (threaded, threaded_losses) = runs[0], runs[3]
+    assert serial_losses == threaded_losses
+    for key in serial:
+        assert torch.equal(serial[key], threaded[key]), key
+    start = _weights(tmp_path / "threads0" / "snapshot-0001.pt")
+    assert any(not torch.equal(start[k], serial[k]) for k in serial)  # the weights did move between epochs
+
+
+def test_batches_come_back_in_step_order_whatever_the_threads_take():
+    import time
+
+    from lesionkit.model.train import _Batches
+
+    def make(transform, step, shard):  # later steps finish first
+        time.sleep(0.002 * (8 - step))
+        return torch.tensor([step]), torch.tensor([shard, transform])
+
+    batches = _Batches(4, lambda: 7)
+    try:
+        keys = [(step, shard) for step in range(8) for shard in range(2)]
+        out = [(int(a), b.tolist()) for a, b in batches.iterate(make, keys)]
+        assert out == [(step, [shard, 7]) for step, shard in keys]
+        assert batches.map(lambda x: x * x, [3, 1, 2]) == [9, 1, 4]
+    finally:
+        batches.close()
+
+
+def test_time_limit_stops_after_the_epoch_it_runs_out_in_with_the_checkpoints_of_a_normal_end(tiny_cohort, tmp_path):
+    # 3 epochs planned (2 zoom-in, 1 zoom-out); a budget that is spent before the first epoch ends
+    config = _tiny_config(time_limit_s=1e-3, roi_size=None, val_fraction=0.4, val_every=10)
+    best = train(config, tiny_cohort, tmp_path / "run", progress=False)
+    run = tmp_path / "run"
+    rows = list(csv.DictReader((run / "log.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1"]
+    assert "time limit" in rows[0]["note"] and rows[0]["val_dice"] != ""  # validated as a last epoch is
+    assert {"final.pt", "best.pt", "last.pt", "snapshot-0001.pt"} <= {p.name for p in run.iterdir()}
+    assert not (run / "snapshot-0002.pt").exists()
+    final = load_model(run / "final.pt")
+    metrics = final.provenance["metrics"]
+    assert metrics["stopped_on_time"] is True and metrics["epoch"] == 1 and metrics["planned_epochs"] == 3
+    assert metrics["time_limit_s"] == 1e-3 and metrics["elapsed_s"] > 0
+    # stopped in zoom-in: the checkpoints' inference window is the zoom-in crop, not the unreached zoom-out one
+    assert list(final.roi_size) == [16, 16, 16] and list(load_model(best).roi_size) == [16, 16, 16]
+    assert torch.load(run / "last.pt", weights_only=True)["epoch"] == 1
+    # without a limit the same run goes on to the zoom-out stage and its window
+    full = train(_tiny_config(roi_size=None), tiny_cohort, tmp_path / "full", progress=False)
+    assert "stopped_on_time" not in load_model(full).provenance["metrics"]
+    assert list(load_model(tmp_path / "full" / "final.pt").roi_size) == [24, 24, 24]

@@ -40,6 +40,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="input channels (default: t1)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--threads", type=int, help="CPU threads for PyTorch")
+    parser.add_argument("--loader-threads", type=int, metavar="N",
+                        help="threads that prepare the next batches while the network trains (default 0: none)")
+    parser.add_argument("--time-limit", type=float, metavar="SECONDS",
+                        help="stop after the epoch in which this wall-clock budget (data loading included) runs out, "
+                        "with the checkpoints of a normal end")
     parser.add_argument("--deterministic", action="store_true", default=None,
                         help="torch.use_deterministic_algorithms (bitwise-repeatable on one machine)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -56,6 +61,7 @@ def _overrides(args: argparse.Namespace) -> dict:
                              "lesion_sampling": args.lesion_sampling,
                              "seed": args.seed, "threads": args.threads, "spacing": args.spacing,
                              "channels": args.channels, "accumulate": args.accumulate,
+                             "loader_threads": args.loader_threads, "time_limit_s": args.time_limit,
                              "deterministic": args.deterministic}.items() if v is not None}
     return {**top, **({"network": network} if network else {}), **({"zoom_in": zoom_in} if zoom_in else {}),
             **({"zoom_out": zoom_out} if zoom_out else {})}
@@ -68,9 +74,10 @@ def _check_flags(args: argparse.Namespace) -> None:
 
     for flag, value, low in (("--epochs", args.epochs, 1), ("--zoom-out-epochs", args.zoom_out_epochs, 0),
                              ("--batch-size", args.batch_size, 1), ("--steps-per-epoch", args.steps_per_epoch, 1),
-                             ("--threads", args.threads, 1), ("--seed", args.seed, 0)):
+                             ("--threads", args.threads, 1), ("--seed", args.seed, 0),
+                             ("--loader-threads", args.loader_threads, 0)):
         require(value is None or value >= low, f"{flag} must be at least {low}")
-    for flag, value in (("--lr", args.lr), ("--spacing", args.spacing)):
+    for flag, value in (("--lr", args.lr), ("--spacing", args.spacing), ("--time-limit", args.time_limit)):
         require(value is None or (math.isfinite(value) and value > 0), f"{flag} must be a positive number")
     for flag, values in (("--widths", args.widths), ("--crop", args.crop), ("--zoom-out-crop", args.zoom_out_crop)):
         require(values is None or min(values) >= 1, f"{flag} must be positive")

@@ -14,6 +14,7 @@ A TOML file mirrors the dataclasses::
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
@@ -73,6 +74,14 @@ class TrainConfig:
     takes the same steps as N ranks."""
     amp: bool = True
     """Mixed precision (CUDA only)."""
+    loader_threads: int = 0
+    """Threads that load the training cases and prepare the next batches (crops and augmentation) while the
+    network trains on the current one; 0 = in the training loop, one after another. A batch depends only on
+    (seed, step, shard), so the weights are the same for any thread count: this only keeps a GPU busy."""
+    time_limit_s: float | None = None
+    """Wall-clock budget in seconds, counted from the start of ``train`` (data loading included); None = no
+    limit. After the epoch during which it runs out, the run validates, writes ``final.pt``/``best.pt``/
+    ``last.pt`` as at a normal end and stops; the checkpoints' provenance says so."""
     tensorboard: bool = True
     """Also log to TensorBoard when it is installed."""
     roi_size: list[int] | None = None
@@ -104,6 +113,13 @@ class TrainConfig:
             raise ValueError(f"accumulate must be at least 1, not {self.accumulate}")
         if not 0.0 <= self.lesion_fraction <= 1.0:
             raise ValueError(f"lesion_fraction must be within [0, 1], not {self.lesion_fraction}")
+        if isinstance(self.loader_threads, bool) or not isinstance(self.loader_threads, int) \
+                or self.loader_threads < 0:
+            raise ValueError(f"loader_threads must be a whole number ≥ 0, not {self.loader_threads!r}")
+        limit = self.time_limit_s
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | float)
+                                  or not math.isfinite(limit) or limit <= 0):
+            raise ValueError(f"time_limit_s must be a positive number of seconds, not {limit!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

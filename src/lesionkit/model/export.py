@@ -31,11 +31,12 @@ def export_model(
     *,
     half: bool = True,
     roi_size: Sequence[int] | None = None,
+    device: str | None = None,
 ) -> Path:
     """Write ``out``: ``checkpoint``'s network(s) with a calibrated threshold and minimum lesion size (when
     ``data`` holds their validation subjects) and float16 weights; the calibration is recorded in
     ``provenance["calibration"]``. ``roi_size`` replaces the checkpoint's inference window (and is used for the
-    calibration)."""
+    calibration); ``device`` (default CPU) runs the calibration's predictions, e.g. ``"cuda"``."""
     paths = [checkpoint] if isinstance(checkpoint, str | Path) else list(checkpoint)
     payloads = [read_checkpoint(p) for p in paths]
     payload = payloads[0]
@@ -56,7 +57,7 @@ def export_model(
         for case in cases:
             image = load_image(case.t1w)
             spacing = image.header.get_zooms()[:3]
-            probabilities.append(predict_array(model, np.asarray(image.dataobj), image_spacing=spacing))
+            probabilities.append(predict_array(model, np.asarray(image.dataobj), image_spacing=spacing, device=device))
             truths.append(np.asarray(load_case_mask(case).dataobj) > 0)
             voxel_mm3.append(float(np.prod(spacing)))
         if len(set(voxel_mm3)) > 1:

@@ -136,7 +136,7 @@ def predict_members(
     return _predict(model, inputs, tta=tta, members=True, roi_size=roi_size, overlap=overlap, device=device)
 
 
-def _predict_array(model: SegmentationModel, image: np.ndarray, image_spacing, members: bool, **kwargs
+def _predict_array(model: SegmentationModel, image: np.ndarray, image_spacing, members: bool, device=None, **kwargs
                    ) -> MemberPrediction:
     if image.ndim != 3:
         raise ValueError(f"expected a 3-D array, got shape {image.shape}")
@@ -144,7 +144,7 @@ def _predict_array(model: SegmentationModel, image: np.ndarray, image_spacing, m
     factor = pooling_factor(model_spacing, model_spacing if image_spacing is None else image_spacing)
     channels = getattr(model, "channels", ("t1",))
     inputs = input_channels(image, channels, factor, getattr(model, "normalization", None))
-    result = _predict(model, inputs, members=members, device=None, **kwargs)
+    result = _predict(model, inputs, members=members, device=device, **kwargs)
     return MemberPrediction(upsample(result.probability, factor, image.shape),
                             {name: upsample(p, factor, image.shape) for name, p in result.members.items()})
 
@@ -157,14 +157,17 @@ def predict_array(
     tta: bool = False,
     roi_size: Sequence[int] | None = None,
     overlap: float = 0.25,
+    device: torch.device | str | None = None,
 ) -> np.ndarray:
     """Lesion probability (float32, ``image``'s shape) of a raw 3-D intensity array in the model's space.
 
     The image is normalised, pooled to the model's working voxel size and given the model's input
     channels (:mod:`lesionkit.model.features`); the probability is up-sampled back trilinearly.
-    ``image_spacing`` (mm) defaults to the model's own voxel size (no pooling).
+    ``image_spacing`` (mm) defaults to the model's own voxel size (no pooling); ``device`` (default CPU) is
+    where the network runs.
     """
-    return _predict_array(model, image, image_spacing, False, tta=tta, roi_size=roi_size, overlap=overlap).probability
+    return _predict_array(model, image, image_spacing, False, device, tta=tta, roi_size=roi_size,
+                          overlap=overlap).probability
 
 
 def _as_image(probability: np.ndarray, image: nib.Nifti1Image) -> nib.Nifti1Image:

@@ -11,6 +11,11 @@ by ``(seed, s, shard)`` (``shard = rank · accumulate + micro-batch``), so a run
 and N DDP ranks take the same steps as one process accumulating N micro-batches. ``deterministic`` and a
 fixed ``threads`` make a run bitwise-repeatable on one machine.
 
+``loader_threads`` prepares the next batches in a thread pool (NumPy, SciPy and PyTorch release the GIL)
+while the network trains on the current one; the batches are the same, in the same order, so the weights do
+not depend on the thread count. ``time_limit_s`` stops the run after the epoch in which its wall-clock budget
+ran out, with the checkpoints of a normal end.
+
 Outputs in ``out_dir``: ``best.pt`` (best validation Dice), ``snapshot-NN.pt`` (end of each cosine cycle),
 ``final.pt``, ``last.pt`` (resume state), ``log.csv``, ``config.json``.
 """
@@ -22,7 +27,12 @@ import csv
 import json
 import math
 import os
+import sys
+import threading
 import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -48,7 +58,7 @@ from lesionkit.typing import PathLike
 
 __all__ = ["train"]
 
-LOG_COLUMNS = ("epoch", "stage", "step", "lr", "loss", "val_dice", "seconds")
+LOG_COLUMNS = ("epoch", "stage", "step", "lr", "loss", "val_dice", "seconds", "note")
 
 
 @dataclass
@@ -125,6 +135,65 @@ def _batch(
     return torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(labels))
 
 
+class _Batches:
+    """The batches of a sequence of (step, shard) keys, in that order, prepared by ``threads`` worker threads up
+    to ``2 · threads`` ahead (0 threads: each one when it is asked for, in the caller's thread).
+
+    Each worker thread builds its own augmentation pipeline: MONAI's random transforms keep their random state
+    in the object, so one shared pipeline would let two threads reseed each other's crops mid-way.
+    """
+
+    def __init__(self, threads: int, build_transform, pin: bool = False) -> None:
+        self._threads, self._build, self._pin = threads, build_transform, pin
+        self._local = threading.local()
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="lesionkit-batch") if threads else None
+        self._serial_transform = None if threads else build_transform()
+
+    def _transform(self):
+        if self._serial_transform is not None:
+            return self._serial_transform
+        if not hasattr(self._local, "transform"):
+            self._local.transform = self._build()
+        return self._local.transform
+
+    def _make(self, make_batch, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        images, labels = make_batch(self._transform(), *key)
+        if self._pin:  # page-locked host memory: the copy to the GPU can overlap the previous step
+            images, labels = images.pin_memory(), labels.pin_memory()
+        return images, labels
+
+    def iterate(self, make_batch, keys: list[tuple[int, int]]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """``make_batch(transform, step, shard)`` for each key, in order."""
+        if self._pool is None:
+            for key in keys:
+                yield self._make(make_batch, key)
+            return
+        pending: deque = deque()
+        ahead = iter(keys)
+        try:
+            for key in ahead:
+                pending.append(self._pool.submit(self._make, make_batch, key))
+                if len(pending) >= 2 * self._threads:
+                    break
+            while pending:
+                batch = pending.popleft().result()
+                for key in ahead:  # keep the queue full: one submitted for each one taken
+                    pending.append(self._pool.submit(self._make, make_batch, key))
+                    break
+                yield batch
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def map(self, function, items: list) -> list:
+        """``[function(item) for item in items]``, on the worker threads when there are any."""
+        return list(self._pool.map(function, items)) if self._pool is not None else [function(i) for i in items]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _validate(
     network: nn.Module, samples: list[Sample], config: TrainConfig, dist: _Dist, stage: str
 ) -> float:
@@ -140,8 +209,12 @@ def _validate(
 
 def _append_log(path: Path, row: dict) -> None:
     new = not path.exists()
+    columns = LOG_COLUMNS
+    if not new:  # a run resumed from an older version's log keeps that log's columns
+        with path.open(newline="", encoding="utf-8") as handle:
+            columns = tuple(next(csv.reader(handle), LOG_COLUMNS))
     with path.open("a", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=LOG_COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         if new:
             writer.writeheader()
         writer.writerow(row)
@@ -224,22 +297,50 @@ def _deterministic(enabled: bool):
 def _train(
     config: TrainConfig, data: PathLike, out_dir: PathLike, *, resume: bool, progress: bool, init: PathLike | None
 ) -> Path:
+    clock = time.monotonic()  # the time limit counts data loading too: it is what a lease of a GPU pays for
     dist = _init_distributed()
     if config.threads:
         torch.set_num_threads(config.threads)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
+    workers = _Batches(config.loader_threads, partial(build_augmentation, config.augment),
+                       pin=dist.device.type == "cuda")
+    try:
+        return _run(config, data, out, dist, workers, clock, resume=resume, progress=progress, init=init)
+    finally:
+        workers.close()
 
+
+def _time_is_up(config: TrainConfig, clock: float, dist: _Dist) -> bool:
+    """Whether the wall-clock budget is spent; rank 0's clock decides for every rank (they must stop together)."""
+    up = config.time_limit_s is not None and time.monotonic() - clock > config.time_limit_s
+    if dist.world > 1 and config.time_limit_s is not None:
+        flag = torch.tensor([float(up)], device=dist.device)
+        torch.distributed.broadcast(flag, 0)
+        up = bool(flag.item())
+    return up
+
+
+def _run(
+    config: TrainConfig, data: PathLike, out: Path, dist: _Dist, workers: _Batches, clock: float, *, resume: bool,
+    progress: bool, init: PathLike | None,
+) -> Path:
     train_cases, val_cases = split_cases(load_cohort(data, truth=True), config.val_fraction, config.seed)
     if not train_cases:
         raise InvalidInputError(data, "no case with both a T1w image and a lesion mask to train on")
     config.network.in_channels = len(config.channels)  # the channels decide it; stored for the checkpoint
     load = partial(load_samples, normalization=DEFAULT_NORMALIZATION, channels=config.channels,
                    spacing=config.spacing)
-    train_samples = load(train_cases)
+
+    def load_all(cases) -> list[Sample]:
+        # the first case alone: it fills the template caches that the threads then share
+        first = load(cases[:1])
+        return first + [s for part in workers.map(lambda case: load([case]), cases[1:]) for s in part]
+
+    train_samples = load_all(train_cases)
     spacing = list(train_samples[0].spacing)  # the working grid the checkpoint records
-    val_samples = load(val_cases[: config.val_max_cases]) if dist.main else []
+    val_samples = load_all(val_cases[: config.val_max_cases]) if dist.main and val_cases else []
     train_ids, val_ids = [s.case_id for s in train_samples], [c.id for c in val_cases]
 
     network = build_network(config.network)
@@ -247,12 +348,16 @@ def _train(
         _load_initial_weights(network, config, init)
     network = network.to(dist.device)
 
-    def save(path: Path, **metrics) -> None:
-        save_checkpoint(path, network, config.network, roi_size=config.window(), space=MNI_SPACE,
+    def save(path: Path, stage: str, **metrics) -> None:
+        # the window of the stage that trained these weights: GroupNorm statistics must match it (a run
+        # stopped by its time limit in zoom-in never trained on the zoom-out crop)
+        save_checkpoint(path, network, config.network, roi_size=config.window(stage), space=MNI_SPACE,
                         spacing=spacing, channels=config.channels,
                         provenance=_provenance(data, train_ids, val_ids, config, **metrics))
 
     cpu = dist.device.type == "cpu"
+    if not cpu and not config.deterministic:  # crops of one size per stage: cuDNN's fastest 3-D kernels, once
+        torch.backends.cudnn.benchmark = True
     if cpu:  # oneDNN's 3-D convolution backward is several times faster in channels-last layout
         network = network.to(memory_format=torch.channels_last_3d)
     model: nn.Module = network
@@ -261,7 +366,6 @@ def _train(
     loss_fn = BCEDiceLoss(config.bce_weight, config.dice_weight)
     amp = config.amp and not cpu
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
-    transform = build_augmentation(config.augment)
     divisor = config.network.stem_stride * 2 ** (len(config.network.widths) - 1)
     steps_per_epoch = config.steps_per_epoch or max(
         1, math.ceil(len(train_samples) / (config.zoom_in.batch_size * config.accumulate * dist.world))
@@ -282,6 +386,7 @@ def _train(
     bar = _progress(progress and dist.main, total_epochs * steps_per_epoch, start * steps_per_epoch)
     writer = _tensorboard(out) if config.tensorboard and dist.main else None
     optimizer = scheduler = None
+    end_epoch, end_stage, stopped = total_epochs, stages[-1][0], {}
     for epoch in range(start, total_epochs):
         name, stage, first = _stage_at(stages, epoch)
         if name != current:
@@ -293,14 +398,16 @@ def _train(
         crop = round_up_crop(stage.crop, divisor)
         started, losses = time.time(), []
         model.train()
-        for i in range(steps_per_epoch):
-            step = epoch * steps_per_epoch + i
+        keys = [(epoch * steps_per_epoch + i, dist.rank * config.accumulate + micro)
+                for i in range(steps_per_epoch) for micro in range(config.accumulate)]
+        batches = workers.iterate(partial(_batch, train_samples, stage, crop, config), keys)
+        for _ in range(steps_per_epoch):
             optimizer.zero_grad(set_to_none=True)
             loss = 0.0
             for micro in range(config.accumulate):
-                shard = dist.rank * config.accumulate + micro
-                images, labels = _batch(train_samples, stage, crop, config, transform, step, shard)
-                images, labels = images.to(dist.device), labels.to(dist.device)
+                images, labels = next(batches)
+                images = images.to(dist.device, non_blocking=True)
+                labels = labels.to(dist.device, non_blocking=True)
                 if cpu:
                     images = images.contiguous(memory_format=torch.channels_last_3d)
                 # DDP all-reduces on the last micro-batch's backward only
@@ -317,18 +424,23 @@ def _train(
             if bar is not None:
                 description = f"{name} epoch {epoch + 1}/{total_epochs} loss {losses[-1]:.3f}"
                 bar[0].update(bar[1], advance=1, description=description)
+        if _time_is_up(config, clock, dist):
+            end_epoch, end_stage = epoch + 1, name
+            stopped = {"stopped_on_time": True, "time_limit_s": config.time_limit_s,
+                       "elapsed_s": round(time.monotonic() - clock, 1), "planned_epochs": total_epochs}
         row = {"epoch": epoch + 1, "stage": name, "step": (epoch + 1) * steps_per_epoch,
-               "lr": f"{optimizer.param_groups[0]['lr']:.3g}", "loss": f"{np.mean(losses):.4f}", "val_dice": ""}
+               "lr": f"{optimizer.param_groups[0]['lr']:.3g}", "loss": f"{np.mean(losses):.4f}", "val_dice": "",
+               "note": f"time limit {config.time_limit_s:g} s reached: stopped" if stopped else ""}
         if dist.main:
             cycle_end = (epoch + 1 - first) % stage.cycle_epochs == 0 or epoch + 1 == first + stage.epochs
             if cycle_end:
-                save(out / f"snapshot-{epoch + 1:04d}.pt", epoch=epoch + 1)
-            if val_samples and ((epoch + 1) % config.val_every == 0 or epoch + 1 == total_epochs):
+                save(out / f"snapshot-{epoch + 1:04d}.pt", name, epoch=epoch + 1)
+            if val_samples and ((epoch + 1) % config.val_every == 0 or epoch + 1 == end_epoch):
                 score = _validate(network, val_samples, config, dist, name)
                 row["val_dice"] = f"{score:.4f}"
                 if score > best:
                     best = score
-                    save(out / "best.pt", epoch=epoch + 1, val_dice=score)
+                    save(out / "best.pt", name, epoch=epoch + 1, val_dice=score, **stopped)
                 if writer is not None:
                     writer.add_scalar("val/dice", score, epoch + 1)
             row["seconds"] = f"{time.time() - started:.1f}"
@@ -337,14 +449,19 @@ def _train(
                 writer.add_scalar("train/loss", float(row["loss"]), epoch + 1)
                 writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], epoch + 1)
             _save_state(out / "last.pt", model, optimizer, scheduler, epoch + 1, name, best)
+        if stopped:
+            break
     if bar is not None:
         bar[0].stop()
     if writer is not None:
         writer.close()
     if dist.main:
-        save(out / "final.pt", epoch=total_epochs)
+        if stopped:
+            print(f"lesionkit train: the time limit of {config.time_limit_s:g} s ran out in epoch {end_epoch} of "
+                  f"{total_epochs} ({stopped['elapsed_s']:g} s): stopped there", file=sys.stderr)
+        save(out / "final.pt", end_stage, epoch=end_epoch, **stopped)
         if not (out / "best.pt").exists():  # no validation split: the final weights are the best we know
-            save(out / "best.pt", epoch=total_epochs)
+            save(out / "best.pt", end_stage, epoch=end_epoch, **stopped)
     if dist.world > 1:
         torch.distributed.barrier()
     return out / "best.pt"

@@ -22,7 +22,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["CATCH_TARGET", "FAILURE_DICE", "FALSE_POSITIVE_MM3", "FLAG_SHARE", "is_failure", "risk_coverage", "rows_risk_coverage"]
+__all__ = ["CATCH_TARGET", "FAILURE_DICE", "FALSE_POSITIVE_MM3", "FLAG_SHARE", "is_failure", "risk_coverage",
+           "rows_risk_coverage"]
 
 FAILURE_DICE = 0.5
 FALSE_POSITIVE_MM3 = 500.0
@@ -88,8 +89,9 @@ def risk_coverage(
     """Risk–coverage of ``scores`` and of the random and oracle peers (see the module docstring).
 
     Returns ``{"n", "failures", "flag_share", "qc", "random", "oracle"}``; each peer has ``aurc``,
-    ``caught_at_flag_share``, ``share_to_catch``, ``kept_mean_dice_at_flag_share`` and ``curve`` (``[flagged share, mean Dice of
-    the kept cases]`` at ``points`` evenly spaced shares from 0 to (n−1)/n: the last point keeps one case).
+    ``caught_at_flag_share``, ``share_to_catch``, ``kept_mean_dice_at_flag_share`` and ``curve``
+    (``[flagged share, mean Dice of the kept cases]`` at ``points`` evenly spaced shares from 0 to (n−1)/n: the
+    last point keeps one case).
     Ties in ``scores`` keep the cases' order.
     """
     scores = np.asarray(scores, dtype=float)

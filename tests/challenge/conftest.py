@@ -27,6 +27,21 @@ AFFINE[:3, 3] = (-10.0, -12.0, -8.0)
 TRUTH_BLOBS = {"r001s001": (3, 11, 4, 13, 5, 14), "r001s002": (2, 9, 6, 17, 3, 12), "r001s003": (5, 16, 1, 12, 2, 15)}
 
 
+def wait_for_running_job(db, seconds: float):  # noqa: ANN001, ANN201
+    """The first job (by id) a worker has claimed, polled every 50 ms for up to ``seconds``; None if none did."""
+    from sqlalchemy import select
+
+    from lesionkit.challenge.tables import Job
+
+    deadline = time.monotonic() + seconds
+    while True:
+        with db.read() as session:
+            job = session.scalar(select(Job).where(Job.status == "running").order_by(Job.id))
+        if job is not None or time.monotonic() >= deadline:
+            return job
+        time.sleep(0.05)
+
+
 def truth_array(subject: str) -> np.ndarray:
     x0, x1, y0, y1, z0, z1 = TRUTH_BLOBS[subject]
     data = np.zeros(SHAPE, np.uint8)

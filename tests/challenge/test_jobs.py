@@ -22,7 +22,7 @@ from lesionkit.challenge.submissions import create_submission
 from lesionkit.challenge.tables import CaseResult, Job, Phase, Submission
 from lesionkit.challenge.worker import work_one
 from lesionkit.web.tables import User
-from tests.challenge.conftest import make_challenge, predictions_zip
+from tests.challenge.conftest import make_challenge, predictions_zip, wait_for_running_job
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -148,12 +148,7 @@ def test_sigkill_mid_scoring_loses_nothing_and_scores_once(db, db_url, tmp_path)
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     proc = subprocess.Popen([sys.executable, "-c", _SLOW_WORKER, db_url], env=env)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with db.read() as session:
-                if session.scalar(select(Job)).status == "running":
-                    break
-            time.sleep(0.05)
+        wait_for_running_job(db, 60)
         time.sleep(1.2)  # mid-scoring: the first case is done, the rest are not
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)

@@ -16,7 +16,7 @@ from lesionkit.challenge.jobs import claim_job
 from lesionkit.challenge.tables import CaseResult, Job, Submission
 from lesionkit.challenge.worker import run_worker, run_workers
 from lesionkit.pipeline.cluster import ClusterSpec
-from tests.challenge.conftest import make_challenge
+from tests.challenge.conftest import make_challenge, wait_for_running_job
 from tests.challenge.test_jobs import _submit
 
 
@@ -98,12 +98,7 @@ def test_a_dask_worker_killed_mid_job_loses_nothing(db, db_url, tmp_path):
 
         thread = threading.Thread(target=pool)
         thread.start()
-        deadline = time.monotonic() + 120
-        victim = None
-        while victim is None and time.monotonic() < deadline:
-            with db.read() as session:
-                victim = session.scalar(select(Job).where(Job.status == "running").order_by(Job.id))
-            time.sleep(0.05)
+        victim = wait_for_running_job(db, 120)
         assert victim is not None, "no job started"
         time.sleep(1.2)  # mid-job: a case or so scored, nothing stored yet
         with db.read() as session:
@@ -139,12 +134,7 @@ def test_a_terminated_pool_finishes_the_jobs_in_hand_first(tmp_path):
                              "--jobs", "2", "--poll", "0.2", "--lease", "30"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            with db.read() as session:
-                if session.scalar(select(Job)).status == "running":
-                    break
-            time.sleep(0.05)
+        wait_for_running_job(db, 120)
         time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=90)

@@ -51,7 +51,8 @@ def main() -> None:
     bfloat16 = step_seconds(args.widths, True, args.steps)
     print(json.dumps({"benchmark": "train_precision", "widths": args.widths, "crops": "2x48^3", "threads": 1,
                       "float32_s": round(float32, 3), "bfloat16_s": round(bfloat16, 3),
-                      "ratio": round(float32 / bfloat16, 2), "cpu_capability": torch.backends.cpu.get_cpu_capability()}))
+                      "ratio": round(float32 / bfloat16, 2),
+                      "cpu_capability": torch.backends.cpu.get_cpu_capability()}))
 
 
 if __name__ == "__main__":

@@ -49,15 +49,15 @@ def _synth(folder: Path, subjects: int, seed: int, preset: str) -> None:
 
 
 def _tissue_levels(image: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """(CSF level, WM level, brain mask) of an MNI-space head from the template's tissue maps."""
+    """(CSF level, WM level, brain mask) of an MNI-space head: WM where the template is surely white matter, CSF
+    the median of the brain's voxels darker than half of it (ventricles and sulci)."""
     from lesionkit.io.templates import load_template
 
-    wm = np.asanyarray(load_template("wm").dataobj) > 0.95
-    gm = np.asanyarray(load_template("gm").dataobj)
-    brain = (gm + np.asanyarray(load_template("wm").dataobj)) > 0.3
-    wm_level = float(np.median(image[wm]))
-    inside = image[brain & (gm < 0.05) & ~wm & (image > 0)]
-    return float(np.percentile(inside, 10)), wm_level, brain
+    wm_map = np.asanyarray(load_template("wm").dataobj)
+    brain = (np.asanyarray(load_template("gm").dataobj) + wm_map) > 0.3
+    wm_level = float(np.median(image[wm_map > 0.95]))
+    dark = image[brain & (image > 0) & (image < 0.5 * wm_level)]
+    return float(np.median(dark)), wm_level, brain
 
 
 def _pieces(rng: np.random.Generator, tracing: np.ndarray, count: int) -> np.ndarray:
@@ -114,6 +114,7 @@ def _degrade(rng: np.random.Generator, image: np.ndarray, wm: float, index: int)
 
 
 def _build_s1(cache: Path, s1: Path, masks: Path) -> None:
+    from lesionkit.core import remove_small_lesions
     from lesionkit.io.nifti import save_nifti
 
     folder = cache / "s1"
@@ -127,7 +128,8 @@ def _build_s1(cache: Path, s1: Path, masks: Path) -> None:
     rng = np.random.default_rng(22)
     chosen = rng.choice(len(files), 16, replace=False)
     for index, file_index in enumerate(chosen):
-        tracing = (np.asanyarray(nib.load(files[file_index]).dataobj) > 0) & brain
+        # without the specks under 10 mm³ that a tracing's 6-connected split leaves (ATLAS's smallest lesions)
+        tracing = remove_small_lesions((np.asanyarray(nib.load(files[file_index]).dataobj) > 0) & brain, 10.0)
         mask = tracing if index < 8 else _pieces(rng, tracing, int(rng.integers(1, 4)))
         painted = _paint(rng, image, mask, csf, wm)
         case = f"sub-s1p{index:02d}"

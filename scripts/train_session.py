@@ -80,7 +80,7 @@ def _candidates(run: Path, bank: Path) -> list[Path]:
     for source in sources:
         target = run / f"candidate-{source.stem}.pt"
         if not target.exists():
-            export_model(source, target, bank)
+            export_model(source, target, bank, objective="dice_f1")
         out.append(target)
     return out
 

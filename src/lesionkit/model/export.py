@@ -16,7 +16,7 @@ import numpy as np
 from lesionkit.io.cohort import load_case_mask, load_cohort
 from lesionkit.io.errors import InvalidInputError
 from lesionkit.io.nifti import load_image
-from lesionkit.model.calibrate import best_postprocessing
+from lesionkit.model.calibrate import Objective, best_postprocessing
 from lesionkit.model.checkpoint import load_model, read_checkpoint, save_checkpoint
 from lesionkit.model.inference import predict_array
 from lesionkit.typing import PathLike
@@ -32,11 +32,13 @@ def export_model(
     half: bool = True,
     roi_size: Sequence[int] | None = None,
     device: str | None = None,
+    objective: Objective = "dice",
 ) -> Path:
     """Write ``out``: ``checkpoint``'s network(s) with a calibrated threshold and minimum lesion size (when
     ``data`` holds their validation subjects) and float16 weights; the calibration is recorded in
     ``provenance["calibration"]``. ``roi_size`` replaces the checkpoint's inference window (and is used for the
-    calibration); ``device`` (default CPU) runs the calibration's predictions, e.g. ``"cuda"``."""
+    calibration); ``device`` (default CPU) runs the calibration's predictions, e.g. ``"cuda"``; ``objective``: what the
+    calibration maximises (:data:`lesionkit.model.calibrate.Objective`)."""
     paths = [checkpoint] if isinstance(checkpoint, str | Path) else list(checkpoint)
     payloads = [read_checkpoint(p) for p in paths]
     payload = payloads[0]
@@ -62,9 +64,13 @@ def export_model(
             voxel_mm3.append(float(np.prod(spacing)))
         if len(set(voxel_mm3)) > 1:
             raise InvalidInputError(data, "validation images of different voxel sizes: cannot calibrate in mm³")
-        threshold, min_size, dice = best_postprocessing(probabilities, truths, voxel_mm3=voxel_mm3[0])
+        threshold, min_size, score = best_postprocessing(probabilities, truths, voxel_mm3=voxel_mm3[0],
+                                                         objective=objective)
+        dice = score if objective == "dice" else best_postprocessing(
+            probabilities, truths, [threshold], [min_size], voxel_mm3[0])[2]
         provenance["calibration"] = {
-            "threshold": threshold, "min_size_mm3": min_size, "val_dice": dice,
+            "threshold": threshold, "min_size_mm3": min_size, "val_dice": dice, "objective": objective,
+            "val_score": score,
             "val_dice_at_0.5": best_postprocessing(probabilities, truths, [0.5], [0.0])[2],
             "cases": sorted(c.id for c in cases),
         }

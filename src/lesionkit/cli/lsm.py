@@ -33,7 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("inputs", nargs="+", metavar="MASKS TABLE", help="mask files/folders, then the table")
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
-    parser.add_argument("--score", metavar="COLUMN", help="score column (default: the table's only numeric column)")
+    parser.add_argument("--score", metavar="COLUMN",
+                        help="score column (default: 'score', else the only numeric column)")
     parser.add_argument("--subject-column", metavar="COLUMN", help="subject column of the table")
     parser.add_argument("--covariates", nargs="+", default=[], metavar="C",
                         help="table columns, or 'lesion_volume' (from the masks); with --test regression they enter "

@@ -103,6 +103,8 @@ def _score_column(frame: pd.DataFrame, score: str | None, path: PathLike) -> str
         if score not in frame.columns:
             raise InvalidInputError(path, f"has no score column {score!r} (columns: {', '.join(frame.columns)})")
         return score
+    if "score" in frame.columns:
+        return "score"
     numeric = [c for c in frame.columns if pd.to_numeric(frame[c], errors="coerce").notna().any()]
     if len(numeric) != 1:
         raise InvalidInputError(path, f"name the score column (--score): numeric columns are {', '.join(numeric)}")

@@ -6,7 +6,8 @@
   two groups of the voxel's sizes, 80 % power, one-sided unless two-sided) at the level the correction
   demands — the permutation threshold of FWE/cFWE for the t-like tests (Welch, Brunner–Munzel,
   regression), else Bonferroni over patches for FWE/cFWE and the uncorrected alpha for FDR/none (a bound:
-  FDR's real level depends on the data). 0 where no test was possible.
+  FDR's real level depends on the data). 0 where no test was possible. Infinite values (Brunner–Munzel
+  where lesioned and spared scores do not overlap) are stored as ±1e6.
 * **Clusters**: face-connected components of the thresholded map (``lesionkit.core``'s labelling), with
   size, peak (statistic, MNI mm), and the share of the cluster in each region of the atlases given.
 * **Regions**: for the whole significant map and for each cluster, voxels and share per region of each
@@ -35,6 +36,7 @@ CLUSTER_COLUMNS = ("cluster", "voxels", "volume_mm3", "peak_stat", "peak_x", "pe
 REGION_COLUMNS = ("cluster", "atlas", "region", "voxels", "share")
 _T_LIKE = ("ttest", "bm", "regression")
 POWER = 0.8
+CAP = 1e6
 
 
 def atlases_for(result: LSMResult, extra: Sequence[Atlas] = ()) -> list[Atlas]:
@@ -64,8 +66,8 @@ def minimum_detectable_effect(result: LSMResult) -> np.ndarray:
 def result_maps(result: LSMResult) -> dict[str, np.ndarray]:
     """Grid-shaped float32 maps keyed by their file name part (``stat``, ``p``, ``pcorr``, ``thresholded``…)."""
     m = result.matrix
-    statistic = np.nan_to_num(result.statistic, nan=0.0, posinf=np.finfo(np.float32).max,
-                              neginf=-np.finfo(np.float32).max)
+    # BM is infinite where the groups' scores do not overlap: the maps hold ±CAP there (finite, readable back)
+    statistic = np.clip(np.nan_to_num(result.statistic, nan=0.0), -CAP, CAP)
     thresholded = np.where(result.significant, statistic, 0.0)
     return {
         "stat": m.to_volume(statistic),
@@ -73,7 +75,7 @@ def result_maps(result: LSMResult) -> dict[str, np.ndarray]:
         "pcorr": m.to_volume(result.p_corrected, fill=1.0),
         "thresholded": m.to_volume(thresholded),
         "lesioned": m.to_volume(m.patches.sum(axis=0), dtype=np.float32),
-        "mde": m.to_volume(minimum_detectable_effect(result)),
+        "mde": m.to_volume(np.minimum(minimum_detectable_effect(result), CAP)),
     }
 
 

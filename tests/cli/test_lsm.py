@@ -116,3 +116,10 @@ def test_table_rows_without_masks_are_listed(tmp_path, capsys):
     pd.concat([table, extra]).to_csv(path, sep="\t", index=False)
     assert _run(masks, path, tmp_path / "out", "--min-lesioned", "3") == 0
     assert "99" in capsys.readouterr().out
+
+
+def test_cli_choices_are_the_library_s():
+    from lesionkit.analysis.lsm import mapping
+    from lesionkit.cli import lsm
+
+    assert lsm.TESTS == mapping.TESTS and lsm.CORRECTIONS == mapping.CORRECTIONS

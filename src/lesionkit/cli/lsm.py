@@ -16,9 +16,12 @@ def _min_lesioned(text: str) -> float:
     return value
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from lesionkit.analysis.lsm.mapping import CORRECTIONS, TESTS
+#: lesionkit.analysis.lsm.mapping's TESTS and CORRECTIONS, spelled out so ``--help`` imports no SciPy (a test checks)
+TESTS = ("ttest", "bm", "regression", "chisq", "fisher", "svr")
+CORRECTIONS = ("fwe", "cfwe", "fdr", "none")
 
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "lsm",
         help="lesion–symptom mapping: voxel-wise tests or SVR-LSM with permutation FWE/cFWE/FDR, maps and report",

@@ -23,7 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "synth", "evaluate", "montage", "preprocess", "train", "segment", "demo", "analyze", "overlap", "reliability",
     "challenge", "review",
     "run",
-    "qc",
+    "qc", "lsm",
 )
 
 EXIT_OK, EXIT_USAGE, EXIT_INVALID_INPUT = 0, 2, 3

@@ -15,10 +15,12 @@ from lesionkit.analysis.quantify import (
 )
 from lesionkit.analysis.reliability import (
     ICCResult,
+    ReliabilityReport,
     icc_2_1,
     load_raters,
     match_raters,
     rater_pairs,
+    reliability_report,
     summarize_pairs,
 )
 from lesionkit.analysis.roi import (
@@ -39,6 +41,7 @@ __all__ = [
     "ICCResult",
     "LESION_COLUMNS",
     "MIN_LESION_MM3",
+    "ReliabilityReport",
     "SUBJECT_COLUMNS",
     "WhiteMatterBand",
     "anatomy",
@@ -61,6 +64,7 @@ __all__ = [
     "quantify_lesions",
     "rater_pairs",
     "read_cst",
+    "reliability_report",
     "roi_load",
     "smooth_mask",
     "speck_summary",

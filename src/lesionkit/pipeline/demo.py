@@ -42,9 +42,10 @@ def run_demo(
     log: Callable[[str], None] | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> DemoResult:
-    """Synthesise ``n_subjects`` (``seed``, default :data:`DEMO_SEED`), segment them with ``model`` (default: the shipped model) and
-    evaluate; see the module docstring. ``log`` receives one line as each step starts; ``on_outcome`` is
-    passed to :func:`~lesionkit.pipeline.run_subjects`. Raises what those steps raise."""
+    """Synthesise ``n_subjects`` (``seed``, default :data:`DEMO_SEED`), segment them with ``model`` (default:
+    the shipped model) and evaluate; see the module docstring. ``log`` receives one line as each step starts
+    and ends; ``on_outcome`` is passed to :func:`~lesionkit.pipeline.run_subjects`. Raises what those steps
+    raise."""
     from lesionkit.io import validate_cases
     from lesionkit.pipeline.cases import collect_cases
     from lesionkit.pipeline.evaluate import evaluate_predictions

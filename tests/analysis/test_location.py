@@ -5,11 +5,10 @@ from lesionkit.analysis.location import (
     CORTEX_SHARE,
     INFRATENTORIAL_SHARE,
     anatomy,
-    atlas_step,
     classify_location,
     hemisphere,
 )
-from lesionkit.io import ATLAS_AFFINE, ATLAS_SHAPE
+from lesionkit.io import ATLAS_SHAPE
 
 
 def _at(maps, xyz_mm):
@@ -30,19 +29,6 @@ def test_hemisphere_by_centroid_and_midline_rule():
     assert hemisphere(0.0, 0.7) == "left"
     assert hemisphere(0.0, 0.2) == "right"
     assert hemisphere(0.0, 0.5) == "midline"
-
-
-def test_atlas_step_accepts_the_atlas_grid_and_its_subsampling_only():
-    assert atlas_step(ATLAS_AFFINE, ATLAS_SHAPE) == 1
-    two = ATLAS_AFFINE.copy()
-    two[:3, :3] *= 2
-    assert atlas_step(two, (99, 117, 95)) == 2
-    assert atlas_step(two, ATLAS_SHAPE) is None  # wrong shape for 2 mm
-    shifted = ATLAS_AFFINE.copy()
-    shifted[0, 3] += 1.0
-    assert atlas_step(shifted, ATLAS_SHAPE) is None
-    assert atlas_step(np.diag([1.5, 1.5, 1.5, 1]), ATLAS_SHAPE) is None
-    assert atlas_step(np.diag([-1.0, 1, 1, 1]), ATLAS_SHAPE) is None
 
 
 def test_anatomy_at_known_mni_coordinates():

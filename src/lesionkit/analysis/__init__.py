@@ -1,7 +1,7 @@
 """lesionkit.analysis"""
 
 from lesionkit.analysis.components import voxel_volume
-from lesionkit.analysis.location import anatomy, atlas_step, classify_location, hemisphere
+from lesionkit.analysis.location import anatomy, classify_location, hemisphere
 from lesionkit.analysis.overlap import overlap_maps
 from lesionkit.analysis.quantify import (
     LESION_COLUMNS,
@@ -35,6 +35,7 @@ from lesionkit.analysis.roi import (
 from lesionkit.analysis.territory import majority_territory, territory_shares
 from lesionkit.analysis.tracing import WhiteMatterBand, merge_masks, smooth_mask, white_matter_correction
 from lesionkit.core import label_lesions
+from lesionkit.io.templates import atlas_step  # re-exported: a grid helper of io
 
 __all__ = [
     "Atlas",

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from lesionkit.analysis.location import atlas_step
-from lesionkit.io import load_template
+from lesionkit.core import label_components
+from lesionkit.io import atlas_step, load_template
 
 __all__ = ["EDGE_MM", "OUTSIDE_MM", "VENTRICLE_MM", "Regions", "template_regions"]
 
@@ -59,8 +59,8 @@ def _regions_1mm() -> Regions:
     depth = coarse.repeat(2, 0).repeat(2, 1).repeat(2, 2)[: brain.shape[0], : brain.shape[1], : brain.shape[2]]
     csf = brain & (tissue < 0.45)
     ventricles = ndimage.binary_propagation(csf & (depth > 14), mask=csf & (depth > 5))
-    labels, n = ndimage.label(ventricles)
-    sizes = ndimage.sum(ventricles, labels, range(1, n + 1))
+    labels, n = label_components(ventricles)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:]
     ventricles = np.isin(labels, 1 + np.flatnonzero(sizes >= 5000))  # not the sulcal CSF specks deep enough
     near = ndimage.binary_dilation(ventricles, step, iterations=int(VENTRICLE_MM))
     regions = Regions(edge=edge, outside=outside, ventricles=near, brain=brain, template=t1)

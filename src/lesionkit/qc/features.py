@@ -154,7 +154,7 @@ def case_features(
     out.update(entropy_lesion=NAN, entropy_shell=NAN, faint_mm3=NAN)
     if probability is not None:
         probability = np.asarray(probability, dtype=np.float32)
-        candidates = probability >= 0.5 * threshold
+        candidates = binarize_probability(probability, 0.5 * threshold)
         if volume > 0:
             slices, shell = _shell(mask, spacing, SHELL_MM)
             out["entropy_lesion"] = float(binary_entropy(probability[mask]).mean())

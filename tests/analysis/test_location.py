@@ -49,5 +49,5 @@ def test_anatomy_subsampled_grid_is_the_nearest_atlas_voxel():
     assert two.cortex.shape == (99, 117, 95)
     assert np.array_equal(two.cortex, one.cortex[::2, ::2, ::2])
     assert np.allclose(two.affine[:3, :3], 2 * np.eye(3)) and np.allclose(two.affine[:3, 3], one.affine[:3, 3])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="read-only"):
         two.cortex[0, 0, 0] = True  # cached maps are read-only

@@ -5,7 +5,8 @@ MNI152 template T1w on the 197×233×189 ATLAS grid is applied two ways, each on
 ``--repeats`` after a warm-up):
 
 * lesionkit: ``warp`` — ``torch.nn.functional.grid_sample``, trilinear, zeros outside;
-* scipy: ``scipy.ndimage.map_coordinates(order=1, cval=0)`` at the same voxel coordinates.
+* scipy: ``scipy.ndimage.map_coordinates(order=1, mode="grid-constant")`` (zeros outside, as grid_sample)
+  at the same voxel coordinates.
 
 It reports the time ratio scipy / lesionkit and the largest absolute difference of the two warped volumes
 (float rounding only). Backs the number in ``synth/deform.py``'s docstring.
@@ -53,7 +54,8 @@ def main() -> None:
     coords = np.stack([(grid[..., 2 - axis] + 1.0) * (volume.shape[axis] - 1) / 2.0 for axis in range(3)])
 
     ours_s, ours = _median_seconds(lambda: warp(volume, deformation), args.repeats)
-    peer_s, peer = _median_seconds(lambda: ndimage.map_coordinates(volume, coords, order=1, cval=0.0), args.repeats)
+    peer_s, peer = _median_seconds(
+        lambda: ndimage.map_coordinates(volume, coords, order=1, mode="grid-constant", cval=0.0), args.repeats)
     out = {
         "benchmark": "synth_warp_speed",
         "grid": list(volume.shape),

@@ -233,3 +233,24 @@ def test_time_limit_stops_after_the_epoch_it_runs_out_in_with_the_checkpoints_of
     full = train(_tiny_config(roi_size=None), tiny_cohort, tmp_path / "full", progress=False)
     assert "stopped_on_time" not in load_model(full).provenance["metrics"]
     assert list(load_model(tmp_path / "full" / "final.pt").roi_size) == [24, 24, 24]
+
+
+def test_bf16_runs_the_network_in_bfloat16_and_keeps_float32_weights(tiny_cohort, tmp_path, monkeypatch):
+    seen = []
+    real_forward = torch.nn.Conv3d.forward
+
+    def spy(self, x):
+        out = real_forward(self, x)
+        seen.append(out.dtype)
+        return out
+
+    monkeypatch.setattr(torch.nn.Conv3d, "forward", spy)
+    best = train(_tiny_config(bf16=True, zoom_out={"epochs": 0}), tiny_cohort, tmp_path / "bf16", progress=False)
+    assert torch.bfloat16 in seen  # the convolutions ran under bfloat16 autocast
+    weights = _weights(best)
+    assert all(w.dtype == torch.float32 and torch.isfinite(w).all() for w in weights.values())
+    rows = list(csv.DictReader((tmp_path / "bf16" / "log.csv").open()))
+    assert all(np.isfinite(float(r["loss"])) for r in rows)
+    seen.clear()
+    train(_tiny_config(zoom_out={"epochs": 0}), tiny_cohort, tmp_path / "fp32", progress=False)
+    assert torch.bfloat16 not in seen  # off by default

@@ -69,3 +69,23 @@ def test_randomized_contrast_differs_between_subjects():
         gm = np.median(s.t1w[(s.tissue == Tissue.CORTEX) & healthy])
         ratios.append(gm / wm)
     assert max(ratios) - min(ratios) > 0.05
+
+
+def test_calibrated_acquisitions_are_mostly_1mm_research_scans_with_some_clinical_ones():
+    draws = [draw_acquisition(np.random.default_rng(i), "calibrated") for i in range(600)]
+    thick = np.array([d.slice_thickness for d in draws])
+    snr = np.array([d.snr for d in draws])
+    assert 0.55 < np.mean(thick == 1.0) < 0.8  # research 3D T1w (and older scans drawn at 1 mm)
+    assert 0.1 < np.mean(thick >= 3.0) < 0.2 and thick.max() <= 5.0  # clinical 2D scans
+    assert snr.min() >= 8.0 and snr.max() <= 40.0
+    assert snr[thick >= 3.0].max() <= 15.0  # clinical scans are the noisy ones
+    assert np.mean([d.bits8 for d in draws]) < 0.2
+    gains = np.array([d.tissue_gain for d in draws])
+    assert 0.03 < gains[:, 2].std() < 0.1  # milder contrast changes than the wide profile's σ 0.15
+
+
+def test_options_refuse_an_unknown_acquisition_profile():
+    with pytest.raises(ValueError, match="acquisition must be"):
+        SynthOptions(acquisition="clinical")
+    with pytest.raises(ValueError, match="small_lesion_share"):
+        SynthOptions(small_lesion_share=1.5)

@@ -29,10 +29,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="regenerate every subject (default: keep subjects an interrupted run already wrote)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     realism = parser.add_argument_group("realism (the classic preset reproduces the original generator exactly)")
-    realism.add_argument("--preset", choices=("atlas", "classic", "realistic"), default="atlas",
+    realism.add_argument("--preset", choices=("atlas", "classic", "realistic", "wide"), default="atlas",
                          help="atlas (default): the original anatomy and scanner with mixed lesion shapes; classic: "
                          "the original generator, byte for byte (generated shapes only); realistic: also ages "
-                         "30-85, randomised contrast, 30%% brain-extracted, 25%% lesion-free; flags below override")
+                         "30-85, acquisitions calibrated to real research and clinical scans, 30%% brain-extracted, "
+                         "25%% lesion-free, 35%% of the lesioned with small lesions only; wide: realistic before its "
+                         "calibration (SNR 5-40, 2-6 mm slices); flags below override")
     realism.add_argument("--lesion-shapes", choices=("generated", "real", "mixed"),
                          help="mixed (default: each lesion either), real (155 real tracings, mirrored, scaled, "
                          "bent) or generated (territory-grown shapes)")
@@ -42,6 +44,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                          help="per-subject tissue contrast, 2-6 mm slices, SNR 5-40, bias, gamma, 8-bit storage")
     realism.add_argument("--skull-strip-share", type=float, metavar="P", help="share of brain-extracted subjects")
     realism.add_argument("--lesion-free-share", type=float, metavar="P", help="share of subjects without lesions")
+    realism.add_argument("--small-lesion-share", type=float, metavar="P",
+                         help="share of lesioned subjects with small lesions only (lacunes, 15-1,500 mm3)")
+    realism.add_argument("--acquisition", choices=("wide", "calibrated"),
+                         help="with randomised contrast: wide (SNR 5-40, 2-6 mm slices for half) or calibrated "
+                         "(mostly 1 mm research scans, some older and clinical 3-5 mm ones)")
     return parser
 
 
@@ -56,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     require(args.seed >= 0, "--seed must be at least 0")
     chosen = {"lesion_shapes": args.lesion_shapes, "age_range": tuple(args.age_range) if args.age_range else None,
               "randomize_contrast": args.randomize_contrast, "skull_strip_share": args.skull_strip_share,
-              "lesion_free_share": args.lesion_free_share}
+              "lesion_free_share": args.lesion_free_share, "small_lesion_share": args.small_lesion_share,
+              "acquisition": args.acquisition}
     try:
         options = dataclasses.replace(PRESETS[args.preset], **{k: v for k, v in chosen.items() if v is not None})
     except ValueError as error:

@@ -64,8 +64,20 @@ class PlacedLesion:
     territory: str
 
 
-def plan_lesions(rng: np.random.Generator) -> list[LesionPlan]:
-    """Draw one subject's lesions (largest first, so big lesions find room before small ones)."""
+#: Small-vessel and small embolic lesions (``plan_lesions(small=True)``): lacunes in deep white matter, basal
+#: ganglia and thalamus, small cortical infarcts, cerebellar and pontine lacunes; volumes log-uniform.
+_SMALL_LOCATION_P = (0.65, 0.2, 0.15)
+_SMALL_MM3 = (15.0, 1500.0)
+
+
+def plan_lesions(rng: np.random.Generator, small: bool = False) -> list[LesionPlan]:
+    """Draw one subject's lesions (largest first, so big lesions find room before small ones).
+
+    ``small``: the subject has only small lesions (15–1,500 mm³, one to four), the lacunes and small infarcts
+    that make up most of ATLAS's lesions by count and that ATLAS's lesion-wise F1 weighs like any other.
+    """
+    if small:
+        return _plan_small_lesions(rng)
     n = 1 if rng.random() < 0.6 else int(rng.choice([2, 3, 4], p=[0.5, 0.3, 0.2]))
     side = "L" if rng.random() < 0.5 else "R"
     plans = []
@@ -75,6 +87,18 @@ def plan_lesions(rng: np.random.Generator) -> list[LesionPlan]:
         median = _MEDIAN_MM3[location] * (1.0 if i == 0 else 0.25)
         volume = float(np.clip(median * np.exp(_SIGMA * rng.standard_normal()), _MIN_MM3, _CAP_MM3[location]))
         plans.append(LesionPlan(location, lesion_side, volume))
+    return sorted(plans, key=lambda p: -p.volume_mm3)
+
+
+def _plan_small_lesions(rng: np.random.Generator) -> list[LesionPlan]:
+    n = int(rng.choice([1, 2, 3, 4], p=[0.45, 0.3, 0.15, 0.1]))
+    side = "L" if rng.random() < 0.5 else "R"
+    low, high = np.log(_SMALL_MM3[0]), np.log(_SMALL_MM3[1])
+    plans = []
+    for i in range(n):
+        location = str(rng.choice(LOCATIONS, p=_SMALL_LOCATION_P))
+        lesion_side = side if i == 0 or rng.random() < 0.5 else ("R" if side == "L" else "L")
+        plans.append(LesionPlan(location, lesion_side, float(np.exp(rng.uniform(low, high)))))
     return sorted(plans, key=lambda p: -p.volume_mm3)
 
 

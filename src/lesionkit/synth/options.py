@@ -4,8 +4,9 @@ The defaults (:data:`ATLAS`) are the original generator with each lesion's shape
 155 real tracings or from the territory-grown generator (``lesion_shapes="mixed"``, the default since the
 shipped model was trained on it). :data:`CLASSIC` (``generated`` shapes only) reproduces the original
 generator byte for byte, so cohorts made with earlier versions can be remade from their seeds.
-``realistic`` turns everything on (ageing anatomy, domain randomisation, brain-extracted and lesion-free
-subjects).
+``realistic`` turns everything on (ageing anatomy, acquisitions calibrated to real research and clinical scans,
+brain-extracted, lesion-free and small-lesion subjects); ``wide`` is its earlier version with broad domain
+randomisation (SNR down to 5, 6 mm slices), kept for augmentation and to remake earlier cohorts.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-__all__ = ["ATLAS", "CLASSIC", "PRESETS", "REALISTIC", "LesionShapes", "SynthOptions"]
+from lesionkit.synth.randomize import AcquisitionProfile
+
+__all__ = ["ATLAS", "CLASSIC", "PRESETS", "REALISTIC", "WIDE", "LesionShapes", "SynthOptions"]
 
 LesionShapes = Literal["generated", "real", "mixed"]
 
@@ -36,11 +39,18 @@ class SynthOptions:
     """Share of subjects stored brain-extracted (zero outside a slightly imperfect brain mask)."""
     lesion_free_share: float = 0.0
     """Share of subjects without any lesion (empty mask)."""
+    small_lesion_share: float = 0.0
+    """Share of lesioned subjects whose lesions are all small (lacunes and small infarcts of 15–1,500 mm³)."""
+    acquisition: AcquisitionProfile = "wide"
+    """With ``randomize_contrast``: ``wide`` (broad domain randomisation, 2–6 mm slices, SNR 5–40) or
+    ``calibrated`` (research 1 mm scans mostly, some older and clinical ones; :mod:`lesionkit.synth.randomize`)."""
 
     def __post_init__(self) -> None:
         if self.lesion_shapes not in ("generated", "real", "mixed"):
             raise ValueError(f"lesion_shapes must be 'generated', 'real' or 'mixed', got {self.lesion_shapes!r}")
-        for name in ("skull_strip_share", "lesion_free_share"):
+        if self.acquisition not in ("wide", "calibrated"):
+            raise ValueError(f"acquisition must be 'wide' or 'calibrated', got {self.acquisition!r}")
+        for name in ("skull_strip_share", "lesion_free_share", "small_lesion_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
         if self.age_range is not None:
@@ -61,5 +71,10 @@ class SynthOptions:
 ATLAS = SynthOptions()
 CLASSIC = SynthOptions(lesion_shapes="generated")
 REALISTIC = SynthOptions(lesion_shapes="mixed", age_range=(30.0, 85.0), randomize_contrast=True,
-                         skull_strip_share=0.3, lesion_free_share=0.25)
-PRESETS: dict[str, SynthOptions] = {"atlas": ATLAS, "classic": CLASSIC, "realistic": REALISTIC}
+                         skull_strip_share=0.3, lesion_free_share=0.25, small_lesion_share=0.35,
+                         acquisition="calibrated")
+#: The ``realistic`` preset before its acquisitions were calibrated (sessions 4–6): the broad randomisation the
+#: model card's earlier held-out figures used; it reproduces those cohorts byte for byte.
+WIDE = SynthOptions(lesion_shapes="mixed", age_range=(30.0, 85.0), randomize_contrast=True, skull_strip_share=0.3,
+                    lesion_free_share=0.25)
+PRESETS: dict[str, SynthOptions] = {"atlas": ATLAS, "classic": CLASSIC, "realistic": REALISTIC, "wide": WIDE}

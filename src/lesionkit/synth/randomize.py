@@ -20,6 +20,7 @@ mask grown or shrunk by up to a voxel or two, as BET/HD-BET outputs differ.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -28,7 +29,10 @@ from lesionkit.synth.anatomy import Tissue
 from lesionkit.synth.fields import smooth_noise, upsample
 from lesionkit.synth.scanner import add_noise
 
-__all__ = ["Acquisition", "apply_acquisition", "apply_tissue_contrast", "brain_extraction", "draw_acquisition"]
+__all__ = [
+    "Acquisition", "AcquisitionProfile", "apply_acquisition", "apply_tissue_contrast", "brain_extraction",
+    "draw_acquisition",
+]
 
 #: Tissue classes that share one gain (index into ``Acquisition.tissue_gain``).
 _CLASS_OF_TISSUE = {
@@ -57,7 +61,24 @@ class Acquisition:
         return asdict(self)
 
 
-def draw_acquisition(rng: np.random.Generator) -> Acquisition:
+AcquisitionProfile = Literal["wide", "calibrated"]
+
+#: The ``calibrated`` profile's scan kinds: (share, slice thickness mm, WM SNR, bias peak-to-peak, gamma, tissue
+#: gain σ, 8-bit share). Research 3D T1w at 1.5/3 T (ATLAS: mostly ~1 mm MPRAGE/SPGR), older or faster
+#: research scans, and everyday clinical 2D scans (thick slices, lower SNR and contrast, stronger bias).
+_SCAN_KINDS = {
+    "research": (0.65, (1.0, 1.0), (12.0, 40.0), (0.05, 0.25), (0.85, 1.2), 0.06, 0.05),
+    "older": (0.20, (1.0, 2.0), (10.0, 25.0), (0.10, 0.35), (0.8, 1.15), 0.08, 0.2),
+    "clinical": (0.15, (3.0, 5.0), (8.0, 15.0), (0.30, 0.50), (0.7, 1.05), 0.10, 0.4),
+}
+
+
+def draw_acquisition(rng: np.random.Generator, profile: AcquisitionProfile = "wide") -> Acquisition:
+    """One subject's contrast and acquisition. ``wide``: the broad domain randomisation (2–6 mm slices for half
+    the subjects, SNR 5–40, bias 10–60 %, gamma 0.6–1.6, 30 % 8-bit); ``calibrated``: drawn from the scan kinds
+    of :data:`_SCAN_KINDS`, which match what real research and clinical T1w scans measure."""
+    if profile == "calibrated":
+        return _draw_calibrated(rng)
     gains = np.exp(rng.normal(0.0, 0.15, 7))
     gains[0], gains[4] = 1.0, 1.0  # air stays air; white matter is the reference
     thick = bool(rng.random() < 0.5)
@@ -71,6 +92,27 @@ def draw_acquisition(rng: np.random.Generator) -> Acquisition:
         slice_thickness=float(rng.uniform(2.0, 6.0)) if thick else 1.0,
         slice_axis=int(rng.integers(0, 3)),
         bits8=bool(rng.random() < 0.3),
+        intensity_scale=float(rng.choice([255.0, 1000.0, 4000.0])),
+    )
+
+
+def _draw_calibrated(rng: np.random.Generator) -> Acquisition:
+    names = list(_SCAN_KINDS)
+    kind = _SCAN_KINDS[names[int(rng.choice(len(names), p=[k[0] for k in _SCAN_KINDS.values()]))]]
+    _, slices, snr, bias, gamma, sigma, bits8 = kind
+    gains = np.exp(rng.normal(0.0, sigma, 7))
+    gains[0], gains[4] = 1.0, 1.0
+    thickness = float(rng.uniform(*slices))
+    return Acquisition(
+        tissue_gain=tuple(round(float(g), 4) for g in gains),
+        lesion_gain=float(np.clip(np.exp(rng.normal(0.0, 0.15)), 0.75, 1.3)),
+        gamma=float(rng.uniform(*gamma)),
+        bias_strength=float(rng.uniform(*bias)),
+        snr=float(np.exp(rng.uniform(np.log(snr[0]), np.log(snr[1])))),
+        rician=bool(rng.random() < 0.7),
+        slice_thickness=round(thickness, 2) if thickness > 1.05 else 1.0,
+        slice_axis=int(rng.choice(3, p=[0.2, 0.2, 0.6])),  # clinical 2D T1w: mostly axial
+        bits8=bool(rng.random() < bits8),
         intensity_scale=float(rng.choice([255.0, 1000.0, 4000.0])),
     )
 

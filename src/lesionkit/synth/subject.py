@@ -139,7 +139,8 @@ def generate_subject(
     lesion_labels = np.zeros(shape, dtype=np.uint8)
     placed = []
     lesion_free = options.lesion_free_share > 0 and bool(extra.random() < options.lesion_free_share)
-    for plan in [] if lesion_free else plan_lesions(rng):
+    small = options.small_lesion_share > 0 and bool(extra.random() < options.small_lesion_share)
+    for plan in [] if lesion_free else plan_lesions(rng, small):
         real = options.lesion_shapes == "real" or (options.lesion_shapes == "mixed" and bool(extra.random() < 0.5))
         place = place_real_lesion if real else grow_lesion
         lesion = place(rng, labels, forbidden, plan, model.resolution, x_mm)
@@ -180,7 +181,7 @@ def generate_subject(
 
     acquisition = None
     if options.randomize_contrast:
-        acquisition = draw_acquisition(extra)
+        acquisition = draw_acquisition(extra, options.acquisition)
         apply_tissue_contrast(extra, image, tissue, mask, acquisition, model.resolution)  # native images share it
         t1w = apply_acquisition(rng, image, acquisition, model.resolution, model.wm_level)
     else:

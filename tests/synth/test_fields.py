@@ -6,7 +6,8 @@ from lesionkit.synth.fields import smooth_noise, upsample
 def test_upsample_aligns_corners_and_follows_a_linear_field():
     coarse = np.add.outer(np.add.outer(np.arange(3.0), 2 * np.arange(4.0)), 3 * np.arange(5.0))  # linear in i, j, k
     out = upsample(coarse.astype(np.float32), (9, 13, 17))
-    i, j, k = np.meshgrid(*[np.linspace(0, n - 1, m) for n, m in zip(coarse.shape, (9, 13, 17), strict=True)], indexing="ij")
+    axes = [np.linspace(0, n - 1, m) for n, m in zip(coarse.shape, (9, 13, 17), strict=True)]
+    i, j, k = np.meshgrid(*axes, indexing="ij")
     plane = i + 2 * j + 3 * k  # independent: the same plane sampled finer
     corners = (slice(None, None, 8), slice(None, None, 12), slice(None, None, 16))
     np.testing.assert_allclose(out[corners], plane[corners], atol=1e-4)  # corners aligned

@@ -5,11 +5,10 @@ from lesionkit.analysis.location import (
     CORTEX_SHARE,
     INFRATENTORIAL_SHARE,
     anatomy,
-    atlas_step,
     classify_location,
     hemisphere,
 )
-from lesionkit.io import ATLAS_AFFINE, ATLAS_SHAPE
+from lesionkit.io import ATLAS_SHAPE
 
 
 def _at(maps, xyz_mm):
@@ -32,19 +31,6 @@ def test_hemisphere_by_centroid_and_midline_rule():
     assert hemisphere(0.0, 0.5) == "midline"
 
 
-def test_atlas_step_accepts_the_atlas_grid_and_its_subsampling_only():
-    assert atlas_step(ATLAS_AFFINE, ATLAS_SHAPE) == 1
-    two = ATLAS_AFFINE.copy()
-    two[:3, :3] *= 2
-    assert atlas_step(two, (99, 117, 95)) == 2
-    assert atlas_step(two, ATLAS_SHAPE) is None  # wrong shape for 2 mm
-    shifted = ATLAS_AFFINE.copy()
-    shifted[0, 3] += 1.0
-    assert atlas_step(shifted, ATLAS_SHAPE) is None
-    assert atlas_step(np.diag([1.5, 1.5, 1.5, 1]), ATLAS_SHAPE) is None
-    assert atlas_step(np.diag([-1.0, 1, 1, 1]), ATLAS_SHAPE) is None
-
-
 def test_anatomy_at_known_mni_coordinates():
     maps = anatomy(1)
     assert maps.cortex.shape == ATLAS_SHAPE
@@ -63,5 +49,5 @@ def test_anatomy_subsampled_grid_is_the_nearest_atlas_voxel():
     assert two.cortex.shape == (99, 117, 95)
     assert np.array_equal(two.cortex, one.cortex[::2, ::2, ::2])
     assert np.allclose(two.affine[:3, :3], 2 * np.eye(3)) and np.allclose(two.affine[:3, 3], one.affine[:3, 3])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="read-only"):
         two.cortex[0, 0, 0] = True  # cached maps are read-only

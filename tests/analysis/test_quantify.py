@@ -96,7 +96,7 @@ def test_grid_step_refuses_other_grids():
     assert grid_step(nib.Nifti1Image(np.zeros(SHAPE_2MM, np.uint8), AFFINE_2MM)) == 2
     with pytest.raises(InvalidInputError, match="not on the ATLAS"):
         grid_step(nib.Nifti1Image(np.zeros((20, 20, 20), np.uint8), np.eye(4)), "native.nii.gz")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not on the ATLAS grid"):
         quantify_lesions(np.zeros((20, 20, 20), np.uint8), np.eye(4), "sub-x")
 
 

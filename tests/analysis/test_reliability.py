@@ -11,6 +11,7 @@ from lesionkit.analysis.reliability import (
     load_raters,
     match_raters,
     rater_pairs,
+    reliability_report,
     summarize_pairs,
 )
 from lesionkit.io import Case, InvalidInputError
@@ -172,3 +173,30 @@ def test_one_folder_for_two_raters_is_refused(tmp_path):
     folder.mkdir()
     with pytest.raises(InvalidInputError, match="is given twice as a rater folder$"):
         load_raters([folder, folder])  # the very same object twice
+
+
+def test_reliability_report_writes_the_two_tables(tmp_path):
+    a, b = cube(2, 6), cube(3, 7)
+    folders = [pred_tree(tmp_path / "A", {"s1": a, "s2": a}), pred_tree(tmp_path / "B", {"s1": b, "s2": a})]
+    seen = []
+    report = reliability_report(folders, tmp_path / "out", names=["x", "y"],
+                                progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 2), (2, 2)] and report.raters == ["x", "y"]
+    matched, names = load_raters(folders, ["x", "y"])
+    expected = rater_pairs(matched, names)
+    pd.testing.assert_frame_equal(report.pairs, expected)
+    pd.testing.assert_frame_equal(report.summary, summarize_pairs(expected))
+    written = pd.read_csv(report.paths["pairs.tsv"], sep="\t", na_values="n/a")
+    assert list(written.columns) == list(PAIR_COLUMNS)
+    # s1: Dice of two 4³ cubes offset by one voxel on each axis = 2·27 / 128
+    assert written.loc[written["subject"] == "sub-s1_ses-1", "dice"].item() == pytest.approx(2 * 27 / 128, rel=1e-5)
+    summary = pd.read_csv(report.paths["summary.tsv"], sep="\t", na_values="n/a")
+    assert list(summary.columns) == list(SUMMARY_COLUMNS) and summary["pair"].tolist() == ["x vs y"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["pairs.tsv", "summary.tsv"]
+
+
+def test_reliability_report_writes_nothing_for_bad_input(tmp_path):
+    folder = pred_tree(tmp_path / "A", {"s1": cube(2, 6)})
+    with pytest.raises(InvalidInputError, match="given twice as a rater folder"):
+        reliability_report([folder, folder], tmp_path / "out")
+    assert not (tmp_path / "out").exists()

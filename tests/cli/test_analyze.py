@@ -141,3 +141,10 @@ def test_agrees_with_the_generator_on_a_2mm_cohort(tmp_path):
         for key in agree:
             agree[key] += match[key] == lesion[key]
     assert agree["hemisphere"] / len(found) >= 0.9 and agree["location"] / len(found) >= 0.9
+
+
+def test_cst_threshold_default_is_the_library_default():
+    from lesionkit.analysis.roi import CST_THRESHOLD
+    from lesionkit.cli import _get_parser
+
+    assert _get_parser().parse_args(["analyze", "m", "-o", "o"]).cst_threshold == CST_THRESHOLD

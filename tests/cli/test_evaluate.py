@@ -75,3 +75,11 @@ def test_evaluate_a_synthetic_cohort_end_to_end(tmp_path):
     found = rows[rows["prediction"] != "missing"]
     assert (found["tpr"] == 1.0).all() and (found["dice"] > 0.3).all()  # a dilation covers the truth
     assert "location" in rows and rows["location"].notna().all()  # from the generator's lesions.tsv
+
+
+def test_threshold_default_is_the_library_default():
+    """argparse defaults are written in the parser (importing lesionkit.core would slow `--help`): keep them equal."""
+    from lesionkit.cli import _get_parser
+    from lesionkit.core import DEFAULT_THRESHOLD
+
+    assert _get_parser().parse_args(["evaluate", "p", "t", "-o", "o"]).threshold == DEFAULT_THRESHOLD

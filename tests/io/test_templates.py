@@ -3,7 +3,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lesionkit.io import ATLAS_AFFINE, ATLAS_SHAPE, is_atlas_grid, load_template, load_territories, territory_names
+from lesionkit.io import (
+    ATLAS_AFFINE,
+    ATLAS_SHAPE,
+    atlas_step,
+    is_atlas_grid,
+    load_template,
+    load_territories,
+    territory_names,
+)
 from lesionkit.io.templates import TERRITORY_CLASSES
 
 
@@ -43,3 +51,16 @@ def test_territories_cover_the_brain_and_are_lateralised():
     is_left = np.array([names[v].endswith("L") for v in range(1, 31)])[labels[labels > 0] - 1]
     assert (x_index[is_left] < 98).mean() > 0.95
     assert {name[:-1] for name in names.values()} == set(TERRITORY_CLASSES)
+
+
+def test_atlas_step_accepts_the_atlas_grid_and_its_subsampling_only():
+    assert atlas_step(ATLAS_AFFINE, ATLAS_SHAPE) == 1
+    two = ATLAS_AFFINE.copy()
+    two[:3, :3] *= 2
+    assert atlas_step(two, (99, 117, 95)) == 2
+    assert atlas_step(two, ATLAS_SHAPE) is None  # wrong shape for 2 mm
+    shifted = ATLAS_AFFINE.copy()
+    shifted[0, 3] += 1.0
+    assert atlas_step(shifted, ATLAS_SHAPE) is None
+    assert atlas_step(np.diag([1.5, 1.5, 1.5, 1]), ATLAS_SHAPE) is None
+    assert atlas_step(np.diag([-1.0, 1, 1, 1]), ATLAS_SHAPE) is None

@@ -167,3 +167,53 @@ def test_predict_array_on_cuda_matches_the_cpu():
     cpu = predict_array(_stub(), image)
     cuda = predict_array(_stub(), image, device="cuda")  # float16 autocast there
     assert np.abs(cuda - cpu).max() < 1e-2 and (cpu >= 0.5).sum() > 0
+
+
+class _Voxelwise(torch.nn.Module):
+    """logit = scale · (x − shift) per voxel: its probability is known without any sliding window."""
+
+    def __init__(self, scale: float, shift: float):
+        super().__init__()
+        self.scale, self.shift = scale, shift
+
+    def forward(self, x):
+        return self.scale * (x[:, :1] - self.shift)
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x.astype(np.float64)))
+
+
+@pytest.mark.parametrize("tta", [False, True])
+def test_predict_helper_against_a_direct_computation(tta):
+    """predict_inputs and predict_members share one helper: check it against numpy, padding and crop included."""
+    from lesionkit.model.inference import predict_inputs, predict_members
+
+    inputs = np.random.default_rng(3).normal(0, 2, (1, 10, 12, 9)).astype(np.float32)  # smaller than the window
+    networks = [_Voxelwise(1.5, 0.2), _Voxelwise(-0.7, 0.1)]
+    model = SegmentationModel(networks, {"widths": [8], "stem_stride": 1}, roi_size=(16, 16, 16))
+    each = [_sigmoid(net.scale * (inputs[0] - net.shift)) for net in networks]
+    expected = (each[0] + each[1]) / 2  # voxelwise networks are flip-equivariant: TTA changes nothing
+    np.testing.assert_allclose(predict_inputs(model, inputs, tta=tta), expected, atol=1e-5)
+    result = predict_members(model, inputs, tta=tta)
+    np.testing.assert_allclose(result.probability, expected, atol=1e-5)
+    for i, member in enumerate(each, start=1):
+        np.testing.assert_allclose(result.members[f"net{i}"], member, atol=1e-5)
+        np.testing.assert_allclose(result.members[f"net{i}_flipped"], member, atol=1e-5)
+
+
+def test_tta_is_the_mean_with_the_flipped_prediction_computed_directly():
+    """A network that is not flip-equivariant (a left-right ramp), one window covering the volume."""
+    from lesionkit.model.inference import predict_inputs, predict_members
+
+    class Ramp(torch.nn.Module):
+        def forward(self, x):
+            return torch.linspace(-3, 3, x.shape[2]).view(1, 1, -1, 1, 1).expand_as(x[:, :1]).clone()
+
+    model = SegmentationModel([Ramp()], {"widths": [8], "stem_stride": 1}, roi_size=(16, 16, 16))
+    inputs = _head((16, 16, 16))[None]
+    ramp = _sigmoid(np.linspace(-3, 3, 16))[:, None, None] * np.ones((16, 16, 16))
+    np.testing.assert_allclose(predict_inputs(model, inputs), ramp, atol=1e-5)
+    np.testing.assert_allclose(predict_inputs(model, inputs, tta=True), (ramp + ramp[::-1]) / 2, atol=1e-5)
+    members = predict_members(model, inputs).members
+    np.testing.assert_allclose(members["net1_flipped"], ramp[::-1], atol=1e-5)

@@ -47,9 +47,9 @@ def test_share_to_catch_is_the_review_load_that_catches_70_percent():
 
 
 def test_bad_input_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be finite"):
         risk_coverage([0.1, np.nan], [0.5, 0.5], [False, False])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="of one length"):
         risk_coverage([0.1], [0.5, 0.5], [False, False])
 
 

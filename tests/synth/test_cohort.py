@@ -42,11 +42,11 @@ def test_two_seeds_share_one_folder_with_first_cohort(tmp_path):
 
 
 def test_bad_arguments_are_refused(tmp_path):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="first_cohort must be at least 1"):
         generate_cohort(tmp_path, 1, seed=1, first_cohort=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="n_subjects must be at least 1"):
         generate_cohort(tmp_path, 0, seed=1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="space must be 'mni', 'native' or 'both'"):
         generate_cohort(tmp_path, 1, seed=1, space="talairach")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="n_cohorts"):
         generate_cohort(tmp_path, 1, seed=1, n_cohorts=0)

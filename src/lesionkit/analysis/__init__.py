@@ -1,7 +1,7 @@
 """lesionkit.analysis"""
 
 from lesionkit.analysis.components import voxel_volume
-from lesionkit.analysis.location import anatomy, atlas_step, classify_location, hemisphere
+from lesionkit.analysis.location import anatomy, classify_location, hemisphere
 from lesionkit.analysis.overlap import overlap_maps
 from lesionkit.analysis.quantify import (
     LESION_COLUMNS,
@@ -15,10 +15,12 @@ from lesionkit.analysis.quantify import (
 )
 from lesionkit.analysis.reliability import (
     ICCResult,
+    ReliabilityReport,
     icc_2_1,
     load_raters,
     match_raters,
     rater_pairs,
+    reliability_report,
     summarize_pairs,
 )
 from lesionkit.analysis.roi import (
@@ -33,12 +35,14 @@ from lesionkit.analysis.roi import (
 from lesionkit.analysis.territory import majority_territory, territory_shares
 from lesionkit.analysis.tracing import WhiteMatterBand, merge_masks, smooth_mask, white_matter_correction
 from lesionkit.core import label_lesions
+from lesionkit.io.templates import atlas_step  # re-exported: a grid helper of io
 
 __all__ = [
     "Atlas",
     "ICCResult",
     "LESION_COLUMNS",
     "MIN_LESION_MM3",
+    "ReliabilityReport",
     "SUBJECT_COLUMNS",
     "WhiteMatterBand",
     "anatomy",
@@ -61,6 +65,7 @@ __all__ = [
     "quantify_lesions",
     "rater_pairs",
     "read_cst",
+    "reliability_report",
     "roi_load",
     "smooth_mask",
     "speck_summary",

@@ -46,8 +46,8 @@ import numpy as np
 
 from lesionkit.io.templates import (
     ATLAS_AFFINE,
-    ATLAS_SHAPE,
     TERRITORY_CLASSES,
+    atlas_step,  # re-exported: it lives in io, beside is_atlas_grid
     load_template,
     load_territories,
     territory_names,
@@ -96,24 +96,6 @@ def _anatomy_1mm() -> Anatomy:
     for array in (cortex, infratentorial):
         array.setflags(write=False)
     return Anatomy(ATLAS_AFFINE.copy(), cortex, infratentorial, territory)
-
-
-def atlas_step(affine: np.ndarray, shape: tuple[int, ...]) -> int | None:
-    """``k`` if the grid is the ATLAS field of view at ``k`` mm (k = 1, 2, 3, …, same origin), else None.
-
-    At ``k`` mm, voxel ``i`` has its centre on ATLAS voxel ``k·i``: the anatomy is looked up there
-    (nearest neighbour), which is how ``lesionkit synth --resolution 2`` builds its grid.
-    """
-    scale = float(affine[0, 0])
-    step = int(round(scale))
-    if step < 1 or abs(scale - step) > 1e-3:
-        return None
-    expected = ATLAS_AFFINE.copy()
-    expected[:3, :3] *= step
-    want = tuple(int((n - 1) // step) + 1 for n in ATLAS_SHAPE)
-    if tuple(shape[:3]) != want or not np.allclose(affine, expected, atol=1e-3):
-        return None
-    return step
 
 
 @functools.lru_cache(maxsize=4)

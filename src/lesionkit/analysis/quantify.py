@@ -33,11 +33,11 @@ from nibabel.affines import voxel_sizes
 from scipy import ndimage as ndi
 
 from lesionkit.analysis.components import voxel_volume
-from lesionkit.analysis.location import anatomy, atlas_step, classify_location, hemisphere
+from lesionkit.analysis.location import anatomy, classify_location, hemisphere
 from lesionkit.analysis.territory import majority_territory, territory_shares
 from lesionkit.core import bounding_box, label_components, label_lesions
 from lesionkit.io.errors import InvalidInputError
-from lesionkit.io.templates import territory_names
+from lesionkit.io.templates import atlas_step, territory_names
 
 __all__ = [
     "LESION_COLUMNS",

@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from lesionkit.io import Case, InvalidInputError, check_same_grid, load_case_mask, load_cohort
+from lesionkit.io import Case, InvalidInputError, check_same_grid, load_case_mask, load_cohort, write_text
 from lesionkit.metrics import evaluate_pair
 from lesionkit.typing import PathLike
 
@@ -37,6 +37,8 @@ __all__ = [
     "load_raters",
     "match_raters",
     "rater_pairs",
+    "ReliabilityReport",
+    "reliability_report",
     "summarize_pairs",
 ]
 
@@ -255,3 +257,44 @@ def summarize_pairs(pairs: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
         volumes = np.array([[by_rater[r] for r in raters] for by_rater in table.values()])
         out.append(_summary_row("all", pairs, volumes, confidence))
     return pd.DataFrame(out, columns=list(SUMMARY_COLUMNS))
+
+
+@dataclass(frozen=True)
+class ReliabilityReport:
+    """What :func:`reliability_report` computed and wrote."""
+
+    pairs: pd.DataFrame
+    """One row per subject and pair of raters (:data:`PAIR_COLUMNS`)."""
+    summary: pd.DataFrame
+    """One row per pair of raters, and ``all`` with three or more (:data:`SUMMARY_COLUMNS`)."""
+    raters: list[str]
+    paths: dict[str, Path]
+
+
+def _tsv(frame: pd.DataFrame) -> str:
+    return frame.to_csv(sep="\t", index=False, na_rep="n/a", float_format="%.6g")
+
+
+def reliability_report(
+    folders: Sequence[PathLike],
+    out: PathLike,
+    *,
+    names: Sequence[str] | None = None,
+    by: MatchBy = "id",
+    participant_label: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReliabilityReport:
+    """What ``lesionkit reliability`` does: match the raters' masks (:func:`load_raters`), compare every pair
+    (:func:`rater_pairs`, :func:`summarize_pairs`) and write ``out/pairs.tsv`` and ``out/summary.tsv``
+    (tab-separated, ``n/a`` for missing values, 6 significant digits).
+
+    Both tables are complete before the first write; each file is written atomically. ``progress(done,
+    total)`` is called after each subject. Warns and raises as :func:`load_raters` does.
+    """
+    matched, raters = load_raters(folders, names, by, participant_label)
+    pairs = rater_pairs(matched, raters, None if progress is None else lambda n: progress(n, len(matched)))
+    summary = summarize_pairs(pairs)
+    out = Path(out)
+    paths = {name: write_text(out / name, _tsv(frame)) for name, frame in (("pairs.tsv", pairs),
+                                                                             ("summary.tsv", summary))}
+    return ReliabilityReport(pairs, summary, raters, paths)

@@ -35,6 +35,7 @@ from lesionkit.io.templates import load_territories, territory_names
 from lesionkit.typing import PathLike
 
 __all__ = [
+    "CST_THRESHOLD",
     "ROI_COLUMNS",
     "Atlas",
     "builtin_atlas",
@@ -45,6 +46,8 @@ __all__ = [
     "roi_load",
 ]
 
+#: A probabilistic CST map's values above this are tract.
+CST_THRESHOLD = 0.5
 ROI_COLUMNS = ("atlas", "roi", "overlap_mm3", "roi_percent", "lesion_percent")
 
 
@@ -164,7 +167,7 @@ def roi_load(mask: np.ndarray, atlas: Atlas, voxel_mm3: float) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(ROI_COLUMNS))
 
 
-def read_cst(path: PathLike, reference: nib.Nifti1Image, threshold: float = 0.5) -> np.ndarray:
+def read_cst(path: PathLike, reference: nib.Nifti1Image, threshold: float = CST_THRESHOLD) -> np.ndarray:
     """A CST map on ``reference``'s grid as bool: binary, or probabilistic (0–1) kept above ``threshold``."""
     img = load_nifti(path)
     check_same_grid(reference, img)

@@ -22,7 +22,10 @@ import numpy as np
 from nibabel.affines import voxel_sizes
 from scipy import ndimage as ndi
 
-__all__ = ["WhiteMatterBand", "merge_masks", "smooth_mask", "white_matter_correction"]
+__all__ = ["SMOOTH_THRESHOLD", "WhiteMatterBand", "merge_masks", "smooth_mask", "white_matter_correction"]
+
+#: R1.1 kept a voxel of the smoothed tracing when at least half of it was lesion.
+SMOOTH_THRESHOLD = 0.5
 
 _FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 
@@ -39,7 +42,8 @@ def merge_masks(masks: Sequence[np.ndarray]) -> np.ndarray:
     return merged.astype(np.uint8)
 
 
-def smooth_mask(mask: np.ndarray, affine: np.ndarray, fwhm_mm: float = 2.0, threshold: float = 0.5) -> np.ndarray:
+def smooth_mask(mask: np.ndarray, affine: np.ndarray, fwhm_mm: float = 2.0, threshold: float = SMOOTH_THRESHOLD
+                ) -> np.ndarray:
     """Smooth a traced mask as ATLAS R1.1 did: Gaussian of ``fwhm_mm`` (in mm), then ``>= threshold``; uint8."""
     sigma = fwhm_mm * _FWHM_TO_SIGMA / voxel_sizes(affine)
     blurred = ndi.gaussian_filter(np.asarray(mask, dtype=np.float32), sigma=sigma, mode="constant")

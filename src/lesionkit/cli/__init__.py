@@ -15,8 +15,9 @@ import sys
 from collections.abc import Sequence
 
 from lesionkit import __version__
+from lesionkit.cli._extras import extra_message, missing_extra
 
-__all__ = ["main"]
+__all__ = ["main", "missing_extra"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -27,19 +28,6 @@ COMMANDS: tuple[str, ...] = (
 )
 
 EXIT_OK, EXIT_USAGE, EXIT_INVALID_INPUT = 0, 2, 3
-
-#: The extra that installs each optional library (the core install has none of them).
-EXTRA_OF_MODULE = {"torch": "model", "monai": "model", "ants": "preprocess"}
-#: Where a command needs a library for another reason than its usual extra: synth only warps with torch.
-_COMMAND_EXTRA = {("synth", "torch"): "synth"}
-
-
-def missing_extra(command: str, error: ModuleNotFoundError) -> str | None:
-    """The extra to install when ``command`` failed to import an optional library, else None."""
-    module = (error.name or "").partition(".")[0]
-    if module not in EXTRA_OF_MODULE:
-        return None
-    return _COMMAND_EXTRA.get((command, module), EXTRA_OF_MODULE[module])
 
 
 def _get_parser() -> argparse.ArgumentParser:
@@ -75,8 +63,7 @@ def main(args: Sequence[str] | None = None) -> int:
             extra = missing_extra(parsed.command, error)
             if extra is None:
                 raise
-            print(f"lesionkit {parsed.command}: needs the '{extra}' extra: pip install 'lesionkit[{extra}]'",
-                  file=sys.stderr)
+            print(f"lesionkit {parsed.command}: {extra_message(extra)}", file=sys.stderr)
             return EXIT_USAGE
         except KeyboardInterrupt as interrupt:  # Ctrl-C, and SIGTERM through _signals
             _signals.clean_up()

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     from lesionkit.cli._batch import cluster_spec
     from lesionkit.cli._checks import output_dir, require
-    from lesionkit.pipeline.evaluate import EVALUATION_FILES, evaluate_predictions
+    from lesionkit.pipeline.evaluate import evaluate_predictions
 
     require(args.jobs >= 1 and args.bootstrap >= 1 and 0.0 < args.threshold <= 1.0,
             "--jobs and --bootstrap must be at least 1, --threshold in (0, 1]")
@@ -55,11 +55,18 @@ def run(args: argparse.Namespace) -> int:
     for warning in caught:
         if issubclass(warning.category, UserWarning):
             print(f"lesionkit evaluate: warning: {warning.message}")
+    print(summary_line(summary, args.output))
+    return 0
+
+
+def summary_line(summary: dict, out) -> str:
+    """The line ``evaluate`` (and ``demo``) prints: cases, mean Dice and its CI, missing predictions, files."""
+    from lesionkit.pipeline.evaluate import EVALUATION_FILES
+
     stats = summary["metrics"].get("dice", {})
-    print(
+    return (
         f"evaluated {summary['n_cases']} cases: mean Dice {stats.get('mean', float('nan')):.3f} "
         f"[{stats.get('ci_low', float('nan')):.3f}, {stats.get('ci_high', float('nan')):.3f}], "
         f"{len(summary['missing_predictions'])} missing prediction(s); wrote {', '.join(EVALUATION_FILES)} "
-        f"to {args.output}"
+        f"to {out}"
     )
-    return 0

@@ -31,31 +31,20 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.progress import Progress
 
-    from lesionkit.analysis.overlap import overlap_maps
     from lesionkit.cli._checks import output_dir, require
-    from lesionkit.io import collect_cases, save_nifti
+    from lesionkit.report.overlap import OVERLAP_FILES, overlap_report
 
     require(args.slices >= 1, "--slices must be at least 1")
     out = output_dir("overlap", args.output)
-    # One case per subject: the same file twice, or one subject in two inputs, is refused.
-    sources = collect_cases(args.masks, need="mask", participant_label=args.participant_label)
-    with Progress(disable=args.quiet, transient=True) as bar:
-        task = bar.add_task("adding masks", total=len(sources))
-        count, share = overlap_maps(sources, progress=lambda n: bar.update(task, completed=n))
-    # The maps are complete before the first write, and each file is written atomically.
-    if not args.no_figure:
-        from lesionkit.report.analysis import plot_overlap_map
-
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            plot_overlap_map(share, out / "overlap.png", len(sources), n_slices=args.slices)
-        for warning in caught:
-            if issubclass(warning.category, UserWarning):
-                print(f"lesionkit overlap: warning: {warning.message}")
-    save_nifti(count, out / "overlap_count.nii.gz")
-    save_nifti(share, out / "overlap_share.nii.gz")
-    peak = int(count.dataobj.max())
-    written = "overlap_count.nii.gz, overlap_share.nii.gz" + ("" if args.no_figure else ", overlap.png")
-    print(f"overlap of {len(sources)} masks: at most {peak} subject(s) ({100 * peak / len(sources):.0f} %) share a "
-          f"voxel; wrote {written} to {out}")
+    with Progress(disable=args.quiet, transient=True) as bar, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        task = bar.add_task("adding masks", total=None)
+        report = overlap_report(args.masks, out, participant_label=args.participant_label, figure=not args.no_figure,
+                                n_slices=args.slices, progress=lambda n, of: bar.update(task, completed=n, total=of))
+    for warning in caught:
+        if issubclass(warning.category, UserWarning):
+            print(f"lesionkit overlap: warning: {warning.message}")
+    written = ", ".join(name for name in OVERLAP_FILES if name in report.paths)
+    print(f"overlap of {report.n_masks} masks: at most {report.peak} subject(s) "
+          f"({100 * report.peak / report.n_masks:.0f} %) share a voxel; wrote {written} to {out}")
     return 0

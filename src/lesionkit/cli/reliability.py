@@ -35,31 +35,24 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.progress import Progress
 
-    from lesionkit.analysis.reliability import load_raters, rater_pairs, summarize_pairs
+    from lesionkit.analysis.reliability import reliability_report
     from lesionkit.cli._checks import output_dir, require
-    from lesionkit.io import write_text
 
     require(len(args.raters) >= 2, "give at least two rater folders")
     require(args.names is None or (len(args.names) == len(args.raters) and len(set(args.names)) == len(args.names)),
             f"--names needs {len(args.raters)} distinct names, one per folder")
     out = output_dir("reliability", args.output)
-    with warnings.catch_warnings(record=True) as caught:
+    with Progress(disable=args.quiet, transient=True) as bar, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        matched, names = load_raters(args.raters, args.names, args.match, args.participant_label)
+        task = bar.add_task("comparing tracings", total=None)
+        report = reliability_report(args.raters, out, names=args.names, by=args.match,
+                                    participant_label=args.participant_label,
+                                    progress=lambda n, of: bar.update(task, completed=n, total=of))
     for warning in caught:
         if issubclass(warning.category, UserWarning):
             print(f"lesionkit reliability: warning: {warning.message}")
-    with Progress(disable=args.quiet, transient=True) as bar:
-        task = bar.add_task("comparing tracings", total=len(matched))
-        pairs = rater_pairs(matched, names, progress=lambda n: bar.update(task, completed=n))
-    summary = summarize_pairs(pairs)
-    # Both tables are complete before the first write; each file is written atomically.
-    texts = {name: frame.to_csv(sep="\t", index=False, na_rep="n/a", float_format="%.6g")
-             for name, frame in (("pairs.tsv", pairs), ("summary.tsv", summary))}
-    for name, text in texts.items():
-        write_text(out / name, text)
-    for row in summary.itertuples():
+    for row in report.summary.itertuples():
         print(f"{row.pair}: n={row.n}, Dice {row.dice_mean:.3f} ± {row.dice_sd:.3f}, HD {row.hd_mean:.1f} ± "
               f"{row.hd_sd:.1f} mm, volume ICC(2,1) {row.icc:.3f} [{row.icc_ci_low:.3f}, {row.icc_ci_high:.3f}]")
-    print(f"wrote pairs.tsv, summary.tsv to {out}")
+    print(f"wrote {', '.join(report.paths)} to {out}")
     return 0

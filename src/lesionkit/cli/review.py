@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 
-#: What the review app needs of the server extra.
-_SERVER_MODULES = ("fastapi", "uvicorn", "jinja2")
+#: What the review app imports of the server extra (no database: SQLAlchemy, Alembic are the challenge's).
+_REVIEW_MODULES = ("fastapi", "uvicorn", "jinja2")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -37,10 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from lesionkit.cli._checks import UsageError, require
+    from lesionkit.cli._extras import require_extra
 
-    missing = [m for m in _SERVER_MODULES if importlib.util.find_spec(m) is None]
-    if missing:
-        raise UsageError(f"needs the server extra: pip install 'lesionkit[server]' (missing: {', '.join(missing)})")
+    require_extra("server", _REVIEW_MODULES)
     require(1 <= args.port <= 65535, "--port must be in 1-65535")
     from lesionkit.review.folder import check_reviewer
     from lesionkit.review.server import ServerAddressError, serve_review

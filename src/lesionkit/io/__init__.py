@@ -38,6 +38,7 @@ from lesionkit.io.outputs import IMAGE_SUFFIXES, check_output_dir, check_output_
 from lesionkit.io.templates import (
     ATLAS_AFFINE,
     ATLAS_SHAPE,
+    atlas_step,
     is_atlas_grid,
     load_template,
     load_territories,
@@ -54,6 +55,7 @@ __all__ = [
     "InvalidInputError",
     "OutputPathError",
     "Prefer",
+    "atlas_step",
     "atomic_path",
     "bids_name",
     "binarize_mask",

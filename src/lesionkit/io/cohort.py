@@ -283,8 +283,27 @@ def load_cohort(
     if prefer not in ("automatic", "corrected"):
         raise ValueError(f"prefer must be 'automatic' or 'corrected', not {prefer!r}")
     wanted = {label.removeprefix("sub-") for label in participant_label} if participant_label else None
+    entries = _gather(files, root, default_role, truth, wanted)
+    if not entries:
+        raise InvalidInputError(path, "no cases found (expected ATLAS, BIDS, derivatives, R1.1 or flat NIfTI files)")
+    spaces = {key[2] for key in entries}
+    if space == "auto":
+        space = MNI_SPACE if MNI_SPACE in spaces else None
+    cache: dict[Path, dict[str, dict[str, str]]] = {}
+    cases = [_case(key, entry, prefer, root, cache) for key, entry in entries.items()
+             if space is None or key[2] == space]
+    if not cases:
+        raise InvalidInputError(path, f"no cases in space {space!r} (spaces found: {sorted(map(str, spaces))})")
+    return sorted(cases, key=lambda c: (c.cohort or "", c.subject, c.session or "", c.space or ""))
 
-    entries: dict[tuple[str, str | None, str | None], _Entry] = {}
+
+_Key = tuple[str, str | None, str | None]  # (subject, session, space)
+
+
+def _gather(files: Iterable[Path], root: Path, default_role: Role, truth: bool, wanted: set[str] | None
+            ) -> dict[_Key, _Entry]:
+    """The files of each (subject, session, space), in file order; one site per subject."""
+    entries: dict[_Key, _Entry] = {}
     sites: dict[str, tuple[str | None, Path]] = {}  # subject -> (site, first file)
     folders: dict[Path, tuple[str | None, str | None]] = {}  # a folder's (cohort, split), found once
     for file in files:
@@ -305,72 +324,59 @@ def load_cohort(
             raise InvalidInputError(
                 file, f"sub-{subject} is also under another site ({site or 'no site folder'}: {other}); one "
                 "subject id must belong to one site")
-        key = (subject, session, file_space)
-        entry = entries.get(key)
-        if entry is None:
-            entry = entries[key] = _Entry(cohort=cohort, split=split)
-        if role == "t1w":
-            if entry.t1w is not None:
-                raise InvalidInputError(file, f"second T1w image for sub-{subject} (first: {entry.t1w})")
-            entry.t1w = file
-        elif role == "mask" and is_corrected_mask(file):
-            if entry.corrected is not None:
-                raise InvalidInputError(
-                    file, f"second corrected mask for {_label(subject, session)} (first: {entry.corrected})")
-            entry.corrected = file
-        elif role == "mask":
-            if entry.masks and not all(_R11_LESION.search(split_extension(p.name)[0]) for p in (*entry.masks, file)):
-                raise InvalidInputError(
-                    file, f"second lesion mask for {_label(subject, session)} (first: {entry.masks[0]}); give one "
-                    "mask per subject and session (only ATLAS R1.1 *_LesionSmooth_N masks are merged)")
-            entry.masks.append(file)
-        else:
-            if entry.probseg is not None:
-                raise InvalidInputError(
-                    file, f"second probability map for {_label(subject, session)} (first: {entry.probseg})")
-            entry.probseg = file
+        entry = entries.setdefault((subject, session, file_space), _Entry(cohort=cohort, split=split))
+        _add_file(entry, file, role, subject, session)
+    return entries
 
-    if not entries:
-        raise InvalidInputError(path, "no cases found (expected ATLAS, BIDS, derivatives, R1.1 or flat NIfTI files)")
-    spaces = {key[2] for key in entries}
-    if space == "auto":
-        space = MNI_SPACE if MNI_SPACE in spaces else None
-    cache: dict[Path, dict[str, dict[str, str]]] = {}
-    cases = []
-    for (subject, session, file_space), entry in entries.items():
-        if space is not None and file_space != space:
-            continue
-        masks = tuple(sorted(entry.masks, key=_mask_order))
-        if entry.corrected is not None and (prefer == "corrected" or not masks):
-            masks = (entry.corrected,)
-        metadata: dict[str, str] = {}
-        anchor = entry.t1w or (masks[0] if masks else entry.probseg)
-        if anchor is not None:
-            for folder in [anchor.parent, *anchor.parents]:
-                rows = _participants(folder, cache)
-                if subject in rows:
-                    metadata = dict(rows[subject])
-                    break
-                if folder == root:
-                    break
-        if entry.split:
-            metadata.setdefault("split", entry.split)
-        cases.append(
-            Case(
-                subject=subject,
-                t1w=entry.t1w,
-                mask=masks[0] if masks else None,
-                session=session,
-                cohort=entry.cohort,
-                space=file_space,
-                probseg=entry.probseg,
-                mask_parts=masks,
-                metadata=metadata,
-            )
-        )
-    if not cases:
-        raise InvalidInputError(path, f"no cases in space {space!r} (spaces found: {sorted(map(str, spaces))})")
-    return sorted(cases, key=lambda c: (c.cohort or "", c.subject, c.session or "", c.space or ""))
+
+def _add_file(entry: _Entry, file: Path, role: str, subject: str, session: str | None) -> None:
+    """Put ``file`` in its role's slot of ``entry``; a second file of one role is refused (R1.1 lesions aside)."""
+    label = _label(subject, session)
+    if role == "t1w":
+        if entry.t1w is not None:
+            raise InvalidInputError(file, f"second T1w image for sub-{subject} (first: {entry.t1w})")
+        entry.t1w = file
+    elif role == "mask" and is_corrected_mask(file):
+        if entry.corrected is not None:
+            raise InvalidInputError(file, f"second corrected mask for {label} (first: {entry.corrected})")
+        entry.corrected = file
+    elif role == "mask":
+        if entry.masks and not all(_R11_LESION.search(split_extension(p.name)[0]) for p in (*entry.masks, file)):
+            raise InvalidInputError(
+                file, f"second lesion mask for {label} (first: {entry.masks[0]}); give one "
+                "mask per subject and session (only ATLAS R1.1 *_LesionSmooth_N masks are merged)")
+        entry.masks.append(file)
+    else:
+        if entry.probseg is not None:
+            raise InvalidInputError(file, f"second probability map for {label} (first: {entry.probseg})")
+        entry.probseg = file
+
+
+def _metadata(subject: str, anchor: Path | None, root: Path, cache: dict[Path, dict[str, dict[str, str]]]
+              ) -> dict[str, str]:
+    """The subject's row of the nearest ``participants.tsv`` from ``anchor``'s folder up to ``root``."""
+    if anchor is None:
+        return {}
+    for folder in [anchor.parent, *anchor.parents]:
+        rows = _participants(folder, cache)
+        if subject in rows:
+            return dict(rows[subject])
+        if folder == root:
+            break
+    return {}
+
+
+def _case(key: _Key, entry: _Entry, prefer: Prefer, root: Path, cache: dict[Path, dict[str, dict[str, str]]]
+          ) -> Case:
+    subject, session, file_space = key
+    masks = tuple(sorted(entry.masks, key=_mask_order))
+    if entry.corrected is not None and (prefer == "corrected" or not masks):
+        masks = (entry.corrected,)
+    metadata = _metadata(subject, entry.t1w or (masks[0] if masks else entry.probseg), root, cache)
+    if entry.split:
+        metadata.setdefault("split", entry.split)
+    return Case(subject=subject, t1w=entry.t1w, mask=masks[0] if masks else None, session=session,
+                cohort=entry.cohort, space=file_space, probseg=entry.probseg, mask_parts=masks, metadata=metadata)
 
 
 def _label(subject: str, session: str | None) -> str:

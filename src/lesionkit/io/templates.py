@@ -20,6 +20,7 @@ __all__ = [
     "ATLAS_AFFINE",
     "ATLAS_SHAPE",
     "TERRITORY_CLASSES",
+    "atlas_step",
     "is_atlas_grid",
     "load_template",
     "load_territories",
@@ -36,6 +37,24 @@ TemplateKind = Literal["t1", "gm", "wm"]
 def is_atlas_grid(img: nib.spatialimages.SpatialImage, atol: float = 1e-3) -> bool:
     """True if ``img`` lies on the ATLAS MNI152NLin2009aSym grid (197×233×189, 1 mm) and needs no registration."""
     return tuple(img.shape[:3]) == ATLAS_SHAPE and bool(np.allclose(img.affine, ATLAS_AFFINE, atol=atol))
+
+
+def atlas_step(affine: np.ndarray, shape: tuple[int, ...]) -> int | None:
+    """``k`` if the grid is the ATLAS field of view at ``k`` mm (k = 1, 2, 3, …, same origin), else None.
+
+    At ``k`` mm, voxel ``i`` has its centre on ATLAS voxel ``k·i``: the anatomy is looked up there
+    (nearest neighbour), which is how ``lesionkit synth --resolution 2`` builds its grid.
+    """
+    scale = float(affine[0, 0])
+    step = int(round(scale))
+    if step < 1 or abs(scale - step) > 1e-3:
+        return None
+    expected = ATLAS_AFFINE.copy()
+    expected[:3, :3] *= step
+    want = tuple(int((n - 1) // step) + 1 for n in ATLAS_SHAPE)
+    if tuple(shape[:3]) != want or not np.allclose(affine, expected, atol=1e-3):
+        return None
+    return step
 
 #: Territory families of the JHU level-1 labels (names without the final L/R).
 TERRITORY_CLASSES = {

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lesionkit import __version__
+from lesionkit.core import DEFAULT_THRESHOLD
 from lesionkit.io import (
     Case,
     InvalidInputError,
@@ -162,7 +163,7 @@ def evaluate_cohort(
     jobs: int = 1,
     progress: bool = True,
     participant_label: Iterable[str] | None = None,
-    threshold: float = 0.5,
+    threshold: float = DEFAULT_THRESHOLD,
     n_resamples: int = 1000,
     seed: int | None = 0,
     executor: Executor | None = None,

@@ -42,7 +42,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lesionkit.core import bounding_box, dice_from_counts, union_box
+from lesionkit.core import DEFAULT_THRESHOLD, bounding_box, dice_from_counts, union_box
 from lesionkit.io.errors import InvalidInputError
 from lesionkit.metrics.binary import as_mask, check_spacing
 from lesionkit.metrics.lesions import count_lesions, independent_boxes
@@ -72,7 +72,7 @@ def evaluate_pair(
     pred: np.ndarray,
     truth: np.ndarray,
     spacing: float | Sequence[float] = (1.0, 1.0, 1.0),
-    threshold: float = 0.5,
+    threshold: float = DEFAULT_THRESHOLD,
 ) -> dict[str, float]:
     """All per-case metrics of ``pred`` against ``truth`` (definitions in this module's docstring).
 

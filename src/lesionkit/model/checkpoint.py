@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lesionkit.core import DEFAULT_THRESHOLD
 from lesionkit.io.atomic import atomic_path
 from lesionkit.io.cohort import MNI_SPACE
 from lesionkit.io.errors import InvalidInputError
@@ -28,6 +29,13 @@ __all__ = ["DEFAULT_MODEL", "SegmentationModel", "default_model_path", "load_mod
 
 DEFAULT_MODEL = "lesionkit_default_model.pt"
 FORMAT = "lesionkit-checkpoint-1"
+#: What a model expects unless its checkpoint says otherwise (``SegmentationModel`` and ``save_checkpoint`` share
+#: them; older checkpoints without a key get these): 1 mm voxels, 128×160×128 windows, the T1w alone, no
+#: minimum lesion size; the threshold is :data:`lesionkit.core.DEFAULT_THRESHOLD`.
+DEFAULT_SPACING = (1.0, 1.0, 1.0)
+DEFAULT_ROI_SIZE = (128, 160, 128)
+DEFAULT_CHANNELS = ("t1",)
+DEFAULT_MIN_SIZE_MM3 = 0.0
 
 
 class SegmentationModel(nn.Module):
@@ -39,16 +47,16 @@ class SegmentationModel(nn.Module):
         network_config: dict,
         normalization: dict | None = None,
         space: str = MNI_SPACE,
-        spacing: Sequence[float] = (1.0, 1.0, 1.0),
-        roi_size: Sequence[int] = (128, 160, 128),
+        spacing: Sequence[float] = DEFAULT_SPACING,
+        roi_size: Sequence[int] = DEFAULT_ROI_SIZE,
         provenance: dict | None = None,
-        threshold: float = 0.5,
-        channels: Sequence[str] = ("t1",),
-        min_size_mm3: float = 0.0,
+        threshold: float = DEFAULT_THRESHOLD,
+        channels: Sequence[str] = DEFAULT_CHANNELS,
+        min_size_mm3: float = DEFAULT_MIN_SIZE_MM3,
     ) -> None:
         super().__init__()
         self.threshold = float(threshold)
-        """Default probability threshold (chosen on the training run's validation split, else 0.5)."""
+        """Default probability threshold (chosen on the training run's validation split, else the default)."""
         self.min_size_mm3 = float(min_size_mm3)
         """Default smallest predicted lesion kept, in mm³ (chosen with the threshold, else 0)."""
         self.networks = nn.ModuleList(networks)
@@ -89,13 +97,13 @@ def save_checkpoint(
     *,
     normalization: dict | None = None,
     space: str = MNI_SPACE,
-    spacing: Sequence[float] = (1.0, 1.0, 1.0),
-    roi_size: Sequence[int] = (128, 160, 128),
+    spacing: Sequence[float] = DEFAULT_SPACING,
+    roi_size: Sequence[int] = DEFAULT_ROI_SIZE,
     provenance: dict | None = None,
-    threshold: float = 0.5,
+    threshold: float = DEFAULT_THRESHOLD,
     half: bool = False,
-    channels: Sequence[str] = ("t1",),
-    min_size_mm3: float = 0.0,
+    channels: Sequence[str] = DEFAULT_CHANNELS,
+    min_size_mm3: float = DEFAULT_MIN_SIZE_MM3,
 ) -> Path:
     """Atomically write a self-describing checkpoint; ``half=True`` stores float16 weights (half the size).
     Several networks (one architecture) make an ensemble in one file."""
@@ -179,9 +187,9 @@ def _problem(payload: dict) -> str | None:
         NetworkConfig(**payload["network"])
     except TypeError as error:
         return f"its network description is invalid ({error})"
-    if not _number(payload.get("threshold", 0.5), 0.0, 1.0, True, True):
+    if not _number(payload.get("threshold", DEFAULT_THRESHOLD), 0.0, 1.0, True, True):
         return f"threshold {payload.get('threshold')!r} is not a probability strictly between 0 and 1"
-    if not _number(payload.get("min_size_mm3", 0.0), 0.0, float("inf"), False, True):
+    if not _number(payload.get("min_size_mm3", DEFAULT_MIN_SIZE_MM3), 0.0, float("inf"), False, True):
         return f"min_size_mm3 {payload.get('min_size_mm3')!r} is not a volume of at least 0 mm³"
     spacing, roi = payload.get("spacing"), payload.get("roi_size")
     if not isinstance(spacing, list | tuple) or len(spacing) != 3 or not all(
@@ -219,8 +227,8 @@ def load_model(path: PathLike | Sequence[PathLike] | None = None) -> Segmentatio
     model = SegmentationModel(
         networks, first["network"], first["normalization"], first["space"], first["spacing"], first["roi_size"],
         {**(first.get("provenance") or {}), "checkpoints": [str(p) for p in paths]},
-        threshold=float(np.mean([p.get("threshold", 0.5) for p in payloads])),
-        min_size_mm3=float(np.mean([p.get("min_size_mm3", 0.0) for p in payloads])),
-        channels=first.get("channels", ["t1"]),  # checkpoints before input channels had only the T1w
+        threshold=float(np.mean([p.get("threshold", DEFAULT_THRESHOLD) for p in payloads])),
+        min_size_mm3=float(np.mean([p.get("min_size_mm3", DEFAULT_MIN_SIZE_MM3) for p in payloads])),
+        channels=first.get("channels", list(DEFAULT_CHANNELS)),  # checkpoints before input channels had only the T1w
     )
     return model.eval()

@@ -19,6 +19,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 
+from lesionkit.core import DEFAULT_THRESHOLD
 from lesionkit.model.networks import NetworkConfig
 from lesionkit.typing import PathLike
 
@@ -59,7 +60,7 @@ class TrainConfig:
     val_every: int = 10
     """Validate (and pick the best checkpoint) every this many epochs, and after the last one."""
     val_max_cases: int = 8
-    threshold: float = 0.5
+    threshold: float = DEFAULT_THRESHOLD
     seed: int = 0
     threads: int | None = None
     """CPU threads for torch (None = torch's default). Fix it for runs that must be repeatable: oneDNN may

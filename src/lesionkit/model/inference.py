@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from lesionkit.core import DEFAULT_THRESHOLD, binarize_probability, remove_small_lesions
-from lesionkit.model.checkpoint import SegmentationModel
+from lesionkit.model.checkpoint import DEFAULT_ROI_SIZE, DEFAULT_SPACING, SegmentationModel
 from lesionkit.model.features import input_channels, pooling_factor, upsample
 from lesionkit.model.sampling import round_up_crop
 
@@ -60,7 +60,7 @@ def _predict(model, inputs: np.ndarray, *, tta: bool, members: bool, roi_size, o
     if inputs.ndim != 4:
         raise ValueError(f"expected (channels, X, Y, Z) inputs, got shape {inputs.shape}")
     divisor = getattr(model, "divisor", 16)
-    roi = roi_size or getattr(model, "roi_size", (128, 160, 128))
+    roi = roi_size or getattr(model, "roi_size", DEFAULT_ROI_SIZE)
     roi = round_up_crop([min(int(r), int(s)) for r, s in zip(roi, inputs.shape[1:], strict=True)], divisor)
     shape = inputs.shape[1:]
     pad = [(0, max(0, r - s)) for r, s in zip(roi, shape, strict=True)]
@@ -140,7 +140,7 @@ def _predict_array(model: SegmentationModel, image: np.ndarray, image_spacing, m
                    ) -> MemberPrediction:
     if image.ndim != 3:
         raise ValueError(f"expected a 3-D array, got shape {image.shape}")
-    model_spacing = getattr(model, "spacing", (1.0, 1.0, 1.0))
+    model_spacing = getattr(model, "spacing", DEFAULT_SPACING)
     factor = pooling_factor(model_spacing, model_spacing if image_spacing is None else image_spacing)
     channels = getattr(model, "channels", ("t1",))
     inputs = input_channels(image, channels, factor, getattr(model, "normalization", None))

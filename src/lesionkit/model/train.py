@@ -25,9 +25,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import logging
 import math
 import os
-import sys
 import threading
 import time
 from collections import deque
@@ -57,6 +57,8 @@ from lesionkit.model.sampling import crop_slices, extract_crop, round_up_crop
 from lesionkit.typing import PathLike
 
 __all__ = ["train"]
+
+_log = logging.getLogger(__name__)
 
 LOG_COLUMNS = ("epoch", "stage", "step", "lr", "loss", "val_dice", "seconds", "note")
 
@@ -322,10 +324,18 @@ def _time_is_up(config: TrainConfig, clock: float, dist: _Dist) -> bool:
     return up
 
 
-def _run(
-    config: TrainConfig, data: PathLike, out: Path, dist: _Dist, workers: _Batches, clock: float, *, resume: bool,
-    progress: bool, init: PathLike | None,
-) -> Path:
+@dataclass
+class _Data:
+    """The loaded training and validation samples, their working grid and the case ids the provenance lists."""
+
+    train: list[Sample]
+    val: list[Sample]
+    spacing: list[float]
+    train_ids: list[str]
+    val_ids: list[str]
+
+
+def _load_data(config: TrainConfig, data: PathLike, dist: _Dist, workers: _Batches) -> _Data:
     train_cases, val_cases = split_cases(load_cohort(data, truth=True), config.val_fraction, config.seed)
     if not train_cases:
         raise InvalidInputError(data, "no case with both a T1w image and a lesion mask to train on")
@@ -341,20 +351,28 @@ def _run(
     train_samples = load_all(train_cases)
     spacing = list(train_samples[0].spacing)  # the working grid the checkpoint records
     val_samples = load_all(val_cases[: config.val_max_cases]) if dist.main and val_cases else []
-    train_ids, val_ids = [s.case_id for s in train_samples], [c.id for c in val_cases]
+    return _Data(train_samples, val_samples, spacing, [s.case_id for s in train_samples], [c.id for c in val_cases])
 
+
+@dataclass
+class _Setup:
+    """What every step uses: the network (and the DDP wrapper that trains it), the loss and the numerics."""
+
+    network: nn.Module
+    model: nn.Module
+    loss_fn: BCEDiceLoss
+    scaler: torch.amp.GradScaler
+    autocast: dict
+    channels_last: bool
+    divisor: int
+    steps_per_epoch: int
+
+
+def _set_up(config: TrainConfig, dist: _Dist, init: PathLike | None, n_train: int) -> _Setup:
     network = build_network(config.network)
     if init is not None:
         _load_initial_weights(network, config, init)
     network = network.to(dist.device)
-
-    def save(path: Path, stage: str, **metrics) -> None:
-        # the window of the stage that trained these weights: GroupNorm statistics must match it (a run
-        # stopped by its time limit in zoom-in never trained on the zoom-out crop)
-        save_checkpoint(path, network, config.network, roi_size=config.window(stage), space=MNI_SPACE,
-                        spacing=spacing, channels=config.channels,
-                        provenance=_provenance(data, train_ids, val_ids, config, **metrics))
-
     cpu = dist.device.type == "cpu"
     if not cpu and not config.deterministic:  # crops of one size per stage: cuDNN's fastest 3-D kernels, once
         torch.backends.cudnn.benchmark = True
@@ -371,63 +389,155 @@ def _run(
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     divisor = config.network.stem_stride * 2 ** (len(config.network.widths) - 1)
     steps_per_epoch = config.steps_per_epoch or max(
-        1, math.ceil(len(train_samples) / (config.zoom_in.batch_size * config.accumulate * dist.world))
+        1, math.ceil(n_train / (config.zoom_in.batch_size * config.accumulate * dist.world))
     )
-    stages = _stages(config)
-    total_epochs = sum(s.epochs for _, s, _ in stages)
+    return _Setup(network, model, loss_fn, scaler, autocast, channels_last, divisor, steps_per_epoch)
 
-    start, best, current = 0, -1.0, None
-    state = None
-    if resume and (out / "last.pt").exists():
-        state = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
-        network.load_state_dict(state["model"])
-        start, best = int(state["epoch"]), float(state["best"])
-        torch.set_rng_state(state["torch_rng"])
+
+@dataclass
+class _Run:
+    """One training run's fixed parts, and the best validation Dice so far."""
+
+    config: TrainConfig
+    data: PathLike
+    out: Path
+    dist: _Dist
+    samples: _Data
+    setup: _Setup
+    stages: list[tuple[str, StageConfig, int]]
+    best: float = -1.0
+
+    @property
+    def total_epochs(self) -> int:
+        return sum(s.epochs for _, s, _ in self.stages)
+
+    def save(self, path: Path, stage: str, **metrics) -> None:
+        # the window of the stage that trained these weights: GroupNorm statistics must match it (a run
+        # stopped by its time limit in zoom-in never trained on the zoom-out crop)
+        config = self.config
+        save_checkpoint(path, self.setup.network, config.network, roi_size=config.window(stage), space=MNI_SPACE,
+                        spacing=self.samples.spacing, channels=config.channels,
+                        provenance=_provenance(self.data, self.samples.train_ids, self.samples.val_ids, config,
+                                               **metrics))
+
+
+def _resume(run: _Run, resume: bool) -> tuple[int, dict | None]:
+    """The epoch to start from and the state of ``last.pt`` (weights, best score and RNG restored from it)."""
+    if not (resume and (run.out / "last.pt").exists()):
+        return 0, None
+    state = torch.load(run.out / "last.pt", map_location="cpu", weights_only=True)
+    run.setup.network.load_state_dict(state["model"])
+    run.best = float(state["best"])
+    torch.set_rng_state(state["torch_rng"])
+    return int(state["epoch"]), state
+
+
+def _train_steps(run: _Run, optimizer, scheduler, batches: Iterator, on_step) -> list[float]:
+    """One epoch's optimiser steps (each over ``accumulate`` micro-batches); returns the loss of each step."""
+    setup, config, dist = run.setup, run.config, run.dist
+    losses = []
+    for _ in range(setup.steps_per_epoch):
+        optimizer.zero_grad(set_to_none=True)
+        loss = 0.0
+        for micro in range(config.accumulate):
+            images, labels = next(batches)
+            images = images.to(dist.device, non_blocking=True)
+            labels = labels.to(dist.device, non_blocking=True)
+            if setup.channels_last:
+                images = images.contiguous(memory_format=torch.channels_last_3d)
+            # DDP all-reduces on the last micro-batch's backward only
+            last = micro == config.accumulate - 1
+            with (contextlib.nullcontext() if last or dist.world == 1 else setup.model.no_sync()):
+                with torch.autocast(**setup.autocast):
+                    logits = setup.model(images)
+                part = setup.loss_fn(logits.float(), labels) / config.accumulate  # the loss in float32
+                setup.scaler.scale(part).backward()
+            loss += float(part.detach())
+        setup.scaler.step(optimizer)
+        setup.scaler.update()
+        scheduler.step()
+        losses.append(loss)
+        on_step(loss)
+    return losses
+
+
+def _record_epoch(run: _Run, epoch: int, stage: tuple[str, StageConfig, int], row: dict, started: float,
+                  end_epoch: int, stopped: dict, writer, optimizer, scheduler) -> None:
+    """Rank 0 at the end of an epoch: snapshot at a cycle's end, validation (and best.pt), log row, last.pt."""
+    name, config, first = stage
+    if (epoch + 1 - first) % config.cycle_epochs == 0 or epoch + 1 == first + config.epochs:
+        run.save(run.out / f"snapshot-{epoch + 1:04d}.pt", name, epoch=epoch + 1)
+    if run.samples.val and ((epoch + 1) % run.config.val_every == 0 or epoch + 1 == end_epoch):
+        score = _validate(run.setup.network, run.samples.val, run.config, run.dist, name)
+        row["val_dice"] = f"{score:.4f}"
+        if score > run.best:
+            run.best = score
+            run.save(run.out / "best.pt", name, epoch=epoch + 1, val_dice=score, **stopped)
+        if writer is not None:
+            writer.add_scalar("val/dice", score, epoch + 1)
+    row["seconds"] = f"{time.time() - started:.1f}"
+    _append_log(run.out / "log.csv", row)
+    if writer is not None:
+        writer.add_scalar("train/loss", float(row["loss"]), epoch + 1)
+        writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], epoch + 1)
+    _save_state(run.out / "last.pt", run.setup.model, optimizer, scheduler, epoch + 1, name, run.best)
+
+
+def _finish(run: _Run, end_epoch: int, end_stage: str, stopped: dict) -> Path:
+    """The last checkpoints (final.pt; best.pt when no validation chose one) and, after a time limit, the note."""
+    if run.dist.main:
+        if stopped:
+            # a log record, not a print: the library does not write to the terminal; unconfigured, Python's
+            # last-resort handler shows it on stderr as before, and an application can route or silence it
+            _log.warning("lesionkit train: the time limit of %g s ran out in epoch %d of %d (%g s): stopped there",
+                         run.config.time_limit_s, end_epoch, run.total_epochs, stopped["elapsed_s"])
+        run.save(run.out / "final.pt", end_stage, epoch=end_epoch, **stopped)
+        if not (run.out / "best.pt").exists():  # no validation split: the final weights are the best we know
+            run.save(run.out / "best.pt", end_stage, epoch=end_epoch, **stopped)
+    if run.dist.world > 1:
+        torch.distributed.barrier()
+    return run.out / "best.pt"
+
+
+def _bar_step(bar, description: str):  # noqa: ANN202
+    """What each step tells the progress bar (if any): one step more, and its loss."""
+    if bar is None:
+        return lambda loss: None
+    return lambda loss: bar[0].update(bar[1], advance=1, description=description.format(loss))
+
+
+def _run(
+    config: TrainConfig, data: PathLike, out: Path, dist: _Dist, workers: _Batches, clock: float, *, resume: bool,
+    progress: bool, init: PathLike | None,
+) -> Path:
+    samples = _load_data(config, data, dist, workers)
+    setup = _set_up(config, dist, init, len(samples.train))
+    run = _Run(config, data, out, dist, samples, setup, _stages(config))
+    total_epochs, steps_per_epoch = run.total_epochs, setup.steps_per_epoch
+    start, state = _resume(run, resume)
     if dist.main:
         write_text(out / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
 
     bar = _progress(progress and dist.main, total_epochs * steps_per_epoch, start * steps_per_epoch)
     writer = _tensorboard(out) if config.tensorboard and dist.main else None
-    optimizer = scheduler = None
-    end_epoch, end_stage, stopped = total_epochs, stages[-1][0], {}
+    optimizer = scheduler = current = None
+    end_epoch, end_stage, stopped = total_epochs, run.stages[-1][0], {}
     for epoch in range(start, total_epochs):
-        name, stage, first = _stage_at(stages, epoch)
+        name, stage, first = _stage_at(run.stages, epoch)
         if name != current:
-            optimizer, scheduler = _optimizer(model, stage, steps_per_epoch)
+            optimizer, scheduler = _optimizer(setup.model, stage, steps_per_epoch)
             if state is not None and state["stage"] == name:
                 optimizer.load_state_dict(state["optimizer"])
                 scheduler.load_state_dict(state["scheduler"])
             current = name
-        crop = round_up_crop(stage.crop, divisor)
-        started, losses = time.time(), []
-        model.train()
+        crop = round_up_crop(stage.crop, setup.divisor)
+        started = time.time()
+        setup.model.train()
         keys = [(epoch * steps_per_epoch + i, dist.rank * config.accumulate + micro)
                 for i in range(steps_per_epoch) for micro in range(config.accumulate)]
-        batches = workers.iterate(partial(_batch, train_samples, stage, crop, config), keys)
-        for _ in range(steps_per_epoch):
-            optimizer.zero_grad(set_to_none=True)
-            loss = 0.0
-            for micro in range(config.accumulate):
-                images, labels = next(batches)
-                images = images.to(dist.device, non_blocking=True)
-                labels = labels.to(dist.device, non_blocking=True)
-                if channels_last:
-                    images = images.contiguous(memory_format=torch.channels_last_3d)
-                # DDP all-reduces on the last micro-batch's backward only
-                last = micro == config.accumulate - 1
-                with (contextlib.nullcontext() if last or dist.world == 1 else model.no_sync()):
-                    with torch.autocast(**autocast):
-                        logits = model(images)
-                    part = loss_fn(logits.float(), labels) / config.accumulate  # the loss in float32
-                    scaler.scale(part).backward()
-                loss += float(part.detach())
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            losses.append(loss)
-            if bar is not None:
-                description = f"{name} epoch {epoch + 1}/{total_epochs} loss {losses[-1]:.3f}"
-                bar[0].update(bar[1], advance=1, description=description)
+        batches = workers.iterate(partial(_batch, samples.train, stage, crop, config), keys)
+        losses = _train_steps(run, optimizer, scheduler, batches,
+                              _bar_step(bar, f"{name} epoch {epoch + 1}/{total_epochs} loss {{:.3f}}"))
         if _time_is_up(config, clock, dist):
             end_epoch, end_stage = epoch + 1, name
             stopped = {"stopped_on_time": True, "time_limit_s": config.time_limit_s,
@@ -436,39 +546,15 @@ def _run(
                "lr": f"{optimizer.param_groups[0]['lr']:.3g}", "loss": f"{np.mean(losses):.4f}", "val_dice": "",
                "note": f"time limit {config.time_limit_s:g} s reached: stopped" if stopped else ""}
         if dist.main:
-            cycle_end = (epoch + 1 - first) % stage.cycle_epochs == 0 or epoch + 1 == first + stage.epochs
-            if cycle_end:
-                save(out / f"snapshot-{epoch + 1:04d}.pt", name, epoch=epoch + 1)
-            if val_samples and ((epoch + 1) % config.val_every == 0 or epoch + 1 == end_epoch):
-                score = _validate(network, val_samples, config, dist, name)
-                row["val_dice"] = f"{score:.4f}"
-                if score > best:
-                    best = score
-                    save(out / "best.pt", name, epoch=epoch + 1, val_dice=score, **stopped)
-                if writer is not None:
-                    writer.add_scalar("val/dice", score, epoch + 1)
-            row["seconds"] = f"{time.time() - started:.1f}"
-            _append_log(out / "log.csv", row)
-            if writer is not None:
-                writer.add_scalar("train/loss", float(row["loss"]), epoch + 1)
-                writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], epoch + 1)
-            _save_state(out / "last.pt", model, optimizer, scheduler, epoch + 1, name, best)
+            _record_epoch(run, epoch, (name, stage, first), row, started, end_epoch, stopped, writer, optimizer,
+                          scheduler)
         if stopped:
             break
     if bar is not None:
         bar[0].stop()
     if writer is not None:
         writer.close()
-    if dist.main:
-        if stopped:
-            print(f"lesionkit train: the time limit of {config.time_limit_s:g} s ran out in epoch {end_epoch} of "
-                  f"{total_epochs} ({stopped['elapsed_s']:g} s): stopped there", file=sys.stderr)
-        save(out / "final.pt", end_stage, epoch=end_epoch, **stopped)
-        if not (out / "best.pt").exists():  # no validation split: the final weights are the best we know
-            save(out / "best.pt", end_stage, epoch=end_epoch, **stopped)
-    if dist.world > 1:
-        torch.distributed.barrier()
-    return out / "best.pt"
+    return _finish(run, end_epoch, end_stage, stopped)
 
 
 def _progress(enabled: bool, total: int, done: int):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lesionkit.analysis.cohort import CohortTables
+from lesionkit.analysis.roi import CST_THRESHOLD
 from lesionkit.io import Case, Prefer
 from lesionkit.pipeline.cases import collect_cases
 from lesionkit.pipeline.cluster import ClusterSpec, open_executor
@@ -69,7 +70,7 @@ def analyze_masks(
     atlas: PathLike | None = None,
     atlas_labels: PathLike | None = None,
     cst: PathLike | None = None,
-    cst_threshold: float = 0.5,
+    cst_threshold: float = CST_THRESHOLD,
     report: bool = True,
     spec: ClusterSpec | None = None,
     progress: bool = True,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from lesionkit.core import DEFAULT_THRESHOLD
 from lesionkit.io import Prefer
 from lesionkit.pipeline.cluster import ClusterSpec, open_executor
 from lesionkit.typing import PathLike
@@ -42,7 +43,7 @@ def evaluate_predictions(
     out: PathLike,
     *,
     participant_label: Iterable[str] | None = None,
-    threshold: float = 0.5,
+    threshold: float = DEFAULT_THRESHOLD,
     n_resamples: int = 1000,
     seed: int | None = 0,
     spec: ClusterSpec | None = None,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lesionkit.io import MNI_SPACE, InvalidInputError, save_nifti, write_text
+from lesionkit.io import MNI_SPACE, InvalidInputError, write_text
 from lesionkit.typing import PathLike
 
 __all__ = ["GROUP_FOLDER", "SubjectOutputs", "find_subject_outputs", "run_group"]
@@ -71,9 +71,9 @@ def _read_table(path: Path) -> pd.DataFrame:
 def run_group(root: PathLike, participant_label: Iterable[str] | None = None, *, title: str | None = None
               ) -> dict[str, Path]:
     """Write ``root/group/`` (see the module docstring) and return the written paths by name."""
-    from lesionkit.analysis.overlap import overlap_maps
     from lesionkit.analysis.quantify import LESION_COLUMNS, summarize_subjects
-    from lesionkit.report.analysis import cohort_summary_html, plot_overlap_map
+    from lesionkit.report.analysis import cohort_summary_html
+    from lesionkit.report.overlap import overlap_report
 
     root = Path(root)
     subjects = find_subject_outputs(root, participant_label)
@@ -81,16 +81,12 @@ def run_group(root: PathLike, participant_label: Iterable[str] | None = None, *,
     lesions = pd.concat(lesion_tables, ignore_index=True) if lesion_tables else pd.DataFrame(columns=LESION_COLUMNS)
     roi_load = pd.concat([_read_table(s.roi_load) for s in subjects], ignore_index=True)
     table = summarize_subjects(lesions, [(f"sub-{s.subject}", s.session or "") for s in subjects])
-    count, share = overlap_maps(s.mask for s in subjects)
-    # Everything is read and computed before the first write; each file is written atomically.
+    # Everything is read before the first write; each file is written atomically.
     out = root / GROUP_FOLDER
-    paths = {name: out / name for name in ("lesions.tsv", "subjects.tsv", "roi_load.tsv", "overlap_count.nii.gz",
-                                           "overlap_share.nii.gz", "overlap.png", "report.html")}
+    paths = overlap_report([s.mask for s in subjects], out).paths
+    paths |= {name: out / name for name in ("lesions.tsv", "subjects.tsv", "roi_load.tsv", "report.html")}
     for name, frame in (("lesions.tsv", lesions), ("subjects.tsv", table), ("roi_load.tsv", roi_load)):
         write_text(paths[name], frame.to_csv(sep="\t", index=False, lineterminator="\n"))
-    save_nifti(count, paths["overlap_count.nii.gz"])
-    save_nifti(share, paths["overlap_share.nii.gz"])
-    plot_overlap_map(share, paths["overlap.png"], len(subjects))
     cohort_summary_html(lesions, table, paths["overlap.png"], paths["report.html"],
                         title=title or f"lesionkit run: {len(subjects)} subject(s)")
     return paths

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING
 import nibabel as nib
 import numpy as np
 
-from lesionkit.analysis.location import atlas_step
-from lesionkit.io import MNI_SPACE, InvalidInputError
+from lesionkit.io import MNI_SPACE, InvalidInputError, atlas_step
 
 if TYPE_CHECKING:
     from lesionkit.model import SegmentationModel

@@ -53,6 +53,6 @@ def template_brain_mask() -> nib.Nifti1Image:
 
 def brain_mask_native(transform: np.ndarray, reference: nib.spatialimages.SpatialImage) -> nib.Nifti1Image:
     """The template brain mask on ``reference``'s native grid (linear interpolation, then ≥ 0.5)."""
-    prob = to_native(template_brain_mask(), transform, reference, order=1)
-    mask = (np.asarray(prob.dataobj) >= 0.5).astype(np.uint8)
+    interpolated = to_native(template_brain_mask(), transform, reference, order=1)
+    mask = (np.asarray(interpolated.dataobj) >= 0.5).astype(np.uint8)
     return nib.Nifti1Image(mask, reference.affine)

@@ -61,8 +61,8 @@ def face_mask_native(
     transform: np.ndarray, reference: nib.spatialimages.SpatialImage, plane: FacePlane | None = None
 ) -> np.ndarray:
     """Bool face mask on ``reference``'s native grid (any voxel the face region touches: ≥ 0.01 after linear)."""
-    prob = to_native(template_face_mask(plane), transform, reference, order=1)
-    return np.asarray(prob.dataobj) >= 0.01
+    interpolated = to_native(template_face_mask(plane), transform, reference, order=1)
+    return np.asarray(interpolated.dataobj) >= 0.01
 
 
 def deface(img: nib.spatialimages.SpatialImage, face: np.ndarray) -> nib.Nifti1Image:

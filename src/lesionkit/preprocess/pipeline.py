@@ -64,6 +64,55 @@ class PreprocessResult:
         return np.linalg.inv(self.transform)
 
 
+class _StepLog:
+    """Each step's parameters and seconds (the provenance's ``steps``), and ``progress`` told as each begins."""
+
+    def __init__(self, progress: ProgressCallback | None) -> None:
+        self.steps: list[dict[str, Any]] = []
+        self._progress = progress
+        self._start = time.perf_counter()
+
+    def begin(self, name: str) -> None:
+        if self._progress is not None:
+            self._progress(name, STEP_NAMES.index(name), len(STEP_NAMES))
+        self._start = time.perf_counter()
+
+    def done(self, name: str, **parameters: Any) -> None:
+        seconds = round(time.perf_counter() - self._start, 3)
+        self.steps.append({"name": name, "parameters": parameters, "seconds": seconds})
+
+
+def _reorient(
+    t1w: nib.spatialimages.SpatialImage | PathLike, mask: nib.spatialimages.SpatialImage | PathLike | None
+) -> tuple[nib.spatialimages.SpatialImage, nib.spatialimages.SpatialImage | None, str | None, dict[str, Any]]:
+    """The T1w and its mask read, checked and turned to RAS; the input's file name; the step's parameters."""
+    image = as_image(t1w)
+    source = image.get_filename()
+    lesion = as_mask(mask, image) if mask is not None else None
+    data = np.asarray(image.dataobj)
+    if float(data.max()) <= float(data.min()):
+        raise InvalidInputError(source or "<in-memory image>", "the image is constant (no signal)")
+    parameters = {"input_voxel_size_mm": [round(float(z), 4) for z in voxel_sizes(image.affine)],
+                  "input_shape": list(data.shape), "input_orientation": "".join(nib.aff2axcodes(image.affine)),
+                  "output_orientation": "RAS"}
+    lesion = reorient_to_ras(lesion) if lesion is not None else None
+    return reorient_to_ras(image), lesion, source, parameters
+
+
+def _resample(standardized: nib.Nifti1Image, lesion: nib.spatialimages.SpatialImage | None, transform: np.ndarray,
+              face: FacePlane | None) -> tuple[nib.Nifti1Image, nib.Nifti1Image | None]:
+    """The T1w (linear, clipped at 0, face zeroed in template space when ``face``) and mask (nearest) in MNI."""
+    t1w_mni = to_mni(standardized, transform, order=1)
+    mni = np.clip(np.asarray(t1w_mni.dataobj), 0, None).astype(np.float32)
+    if face is not None:
+        mni[np.asarray(template_face_mask(face).dataobj, dtype=bool)] = 0
+    mask_mni = None
+    if lesion is not None:
+        mask_mni = to_mni(lesion, transform, order=0)
+        mask_mni = nib.Nifti1Image(np.asarray(mask_mni.dataobj, dtype=np.uint8), mask_mni.affine)
+    return nib.Nifti1Image(mni, t1w_mni.affine), mask_mni
+
+
 def preprocess_t1w(
     t1w: nib.spatialimages.SpatialImage | PathLike,
     mask: nib.spatialimages.SpatialImage | PathLike | None = None,
@@ -79,84 +128,55 @@ def preprocess_t1w(
     Raises :class:`lesionkit.io.InvalidInputError` for unreadable or invalid input, a mask that is not
     binary or not on the T1w's grid, or an image without signal.
     """
-    steps: list[dict[str, Any]] = []
-    total = len(STEP_NAMES)
-    clock = [time.perf_counter()]
+    log = _StepLog(progress)
+    log.begin("reorient")
+    image, lesion, source, reoriented = _reorient(t1w, mask)
+    log.done("reorient", **reoriented)
 
-    def begin(name: str) -> None:
-        if progress is not None:
-            progress(name, STEP_NAMES.index(name), total)
-        clock[0] = time.perf_counter()
-
-    def done(name: str, **parameters: Any) -> None:
-        steps.append({"name": name, "parameters": parameters, "seconds": round(time.perf_counter() - clock[0], 3)})
-
-    begin("reorient")
-    image = as_image(t1w)
-    source = image.get_filename()
-    lesion = as_mask(mask, image) if mask is not None else None
-    data = np.asarray(image.dataobj)
-    if float(data.max()) <= float(data.min()):
-        raise InvalidInputError(source or "<in-memory image>", "the image is constant (no signal)")
-    input_zooms = [float(z) for z in voxel_sizes(image.affine)]
-    input_orientation = "".join(nib.aff2axcodes(image.affine))
-    image = reorient_to_ras(image)
-    lesion = reorient_to_ras(lesion) if lesion is not None else None
-    done("reorient", input_voxel_size_mm=[round(z, 4) for z in input_zooms], input_shape=list(data.shape),
-         input_orientation=input_orientation, output_orientation="RAS")
-
-    begin("bias_correction")
+    log.begin("bias_correction")
     n4 = n4 or N4Settings()
     corrected, bias = n4_bias_field(image, settings=n4)
-    done("bias_correction", method="N4 (ANTsPy)", **n4.as_dict())
+    log.done("bias_correction", method="N4 (ANTsPy)", **n4.as_dict())
 
-    begin("registration")
+    log.begin("registration")
     registration = registration or RegistrationSettings()
     fit = register_affine(corrected, registration)
-    done("registration", method="rigid grid search (brain NCC), ants.registration Affine, sanity checks",
-         template="MNI152NLin2009aSym (nilearn, 1 mm)", initialisation_chosen=fit.initialisation,
-         brain_ncc=fit.scores,
-         seconds_by_stage=fit.seconds, **registration.as_dict())
+    log.done("registration", method="rigid grid search (brain NCC), ants.registration Affine, sanity checks",
+             template="MNI152NLin2009aSym (nilearn, 1 mm)", initialisation_chosen=fit.initialisation,
+             brain_ncc=fit.scores,
+             seconds_by_stage=fit.seconds, **registration.as_dict())
     transform = fit.transform
 
-    begin("brain_mask")
+    log.begin("brain_mask")
     brain_native = brain_mask_native(transform, image)
-    done("brain_mask", method="template GM+WM>=0.3, closed, holes filled; mapped back by the inverse affine",
-         voxels=int(np.count_nonzero(np.asarray(brain_native.dataobj))))
+    log.done("brain_mask", method="template GM+WM>=0.3, closed, holes filled; mapped back by the inverse affine",
+             voxels=int(np.count_nonzero(np.asarray(brain_native.dataobj))))
 
-    begin("intensity")
+    log.begin("intensity")
     standardized, peak = standardize_wm_peak(corrected, np.asarray(brain_native.dataobj, dtype=bool))
-    done("intensity", method="white-matter peak = 1 (mode of the brain histogram above its median)",
-         white_matter_peak=round(peak, 4))
+    log.done("intensity", method="white-matter peak = 1 (mode of the brain histogram above its median)",
+             white_matter_peak=round(peak, 4))
 
-    begin("deface")
+    log.begin("deface")
     plane = face_plane or FacePlane()
     if deface:
         face = face_mask_native(transform, image, plane)
         standardized = zero_face(standardized, face)
-        done("deface", method="face region below a plane in template space, mapped back", **plane.as_dict(),
-             voxels=int(np.count_nonzero(face)))
+        log.done("deface", method="face region below a plane in template space, mapped back", **plane.as_dict(),
+                 voxels=int(np.count_nonzero(face)))
     else:
-        done("deface", skipped=True)
+        log.done("deface", skipped=True)
 
-    begin("resample")
-    t1w_mni = to_mni(standardized, transform, order=1)
-    mni = np.clip(np.asarray(t1w_mni.dataobj), 0, None).astype(np.float32)
-    if deface:
-        mni[np.asarray(template_face_mask(plane).dataobj, dtype=bool)] = 0
-    t1w_mni = nib.Nifti1Image(mni, t1w_mni.affine)
-    mask_mni = None
-    if lesion is not None:
-        mask_mni = to_mni(lesion, transform, order=0)
-        mask_mni = nib.Nifti1Image(np.asarray(mask_mni.dataobj, dtype=np.uint8), mask_mni.affine)
+    log.begin("resample")
+    t1w_mni, mask_mni = _resample(standardized, lesion, transform, plane if deface else None)
     brain_mni = template_brain_mask()
-    done("resample", grid="ATLAS 197x233x189, 1 mm", image_interpolation="linear",
-         mask_interpolation="nearest neighbour")
+    log.done("resample", grid="ATLAS 197x233x189, 1 mm", image_interpolation="linear",
+             mask_interpolation="nearest neighbour")
 
     return PreprocessResult(
         t1w_mni=t1w_mni, mask_mni=mask_mni,
         brain_mask_mni=nib.Nifti1Image(np.array(brain_mni.dataobj), brain_mni.affine),
-        transform=transform, steps=steps, t1w_native=standardized, bias_field=bias,
+        transform=transform, steps=log.steps, t1w_native=standardized, bias_field=bias,
         brain_mask_native=brain_native, source=source,
         extra={"initial_transform": fit.initial_transform, "white_matter_peak": peak},
     )

@@ -38,7 +38,7 @@ import numpy as np
 
 from lesionkit.io import load_template
 from lesionkit.preprocess.ants_bridge import ants_transform_from_matrix, matrix_from_ants_transform, nib_to_ants
-from lesionkit.preprocess.rigid_search import BrainSimilarity, rigid_search
+from lesionkit.preprocess.rigid_search import SEARCH_DEFAULTS, BrainSimilarity, rigid_search
 
 __all__ = ["AffineRegistration", "RegistrationSettings", "register_affine", "transform_problems"]
 
@@ -47,11 +47,11 @@ __all__ = ["AffineRegistration", "RegistrationSettings", "register_affine", "tra
 class RegistrationSettings:
     """Parameters of :func:`register_affine` (all recorded in the JSON sidecar)."""
 
-    search_step_degrees: float = 30.0
-    search_candidates: int = 5
-    search_min_separation_degrees: float = 25.0
-    search_offset_mm: float = 12.0
-    search_sigma_mm: float = 3.0
+    search_step_degrees: float = SEARCH_DEFAULTS.step_degrees
+    search_candidates: int = SEARCH_DEFAULTS.keep
+    search_min_separation_degrees: float = SEARCH_DEFAULTS.min_separation_degrees
+    search_offset_mm: float = SEARCH_DEFAULTS.offset_mm
+    search_sigma_mm: float = SEARCH_DEFAULTS.sigma_mm
     template_resolution_mm: float = 2.0
     iterations: tuple[int, ...] = (100, 50, 25)
     shrink_factors: tuple[int, ...] = (4, 2, 1)

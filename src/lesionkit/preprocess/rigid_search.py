@@ -39,7 +39,22 @@ from scipy.spatial.transform import Rotation
 from lesionkit.core import largest_component
 from lesionkit.io import load_template
 
-__all__ = ["BrainSimilarity", "RigidCandidate", "rigid_search", "rotation_grid"]
+__all__ = ["SEARCH_DEFAULTS", "BrainSimilarity", "RigidCandidate", "SearchDefaults", "rigid_search", "rotation_grid"]
+
+
+@dataclass(frozen=True)
+class SearchDefaults:
+    """The search's parameters (module docstring), written once: :func:`rigid_search` and
+    :class:`lesionkit.preprocess.register.RegistrationSettings` default to them."""
+
+    step_degrees: float = 30.0
+    keep: int = 5
+    min_separation_degrees: float = 25.0
+    offset_mm: float = 12.0
+    sigma_mm: float = 3.0
+
+
+SEARCH_DEFAULTS = SearchDefaults()
 
 
 @dataclass(frozen=True)
@@ -54,7 +69,7 @@ class RigidCandidate:
 
 
 @functools.lru_cache(maxsize=2)
-def rotation_grid(step_degrees: float = 30.0) -> np.ndarray:
+def rotation_grid(step_degrees: float = SEARCH_DEFAULTS.step_degrees) -> np.ndarray:
     """(N, 3, 3) rotations of a ZYZ Euler grid with ``step_degrees`` spacing over the whole sphere, duplicates
     (the poles of the grid) removed; read-only."""
     angles = np.deg2rad(np.arange(0.0, 360.0, step_degrees))
@@ -196,11 +211,11 @@ def _angle_between(a: np.ndarray, b: np.ndarray) -> float:
 def rigid_search(
     image: nib.Nifti1Image,
     *,
-    step_degrees: float = 30.0,
-    keep: int = 5,
-    min_separation_degrees: float = 25.0,
-    offset_mm: float = 12.0,
-    sigma_mm: float = 3.0,
+    step_degrees: float = SEARCH_DEFAULTS.step_degrees,
+    keep: int = SEARCH_DEFAULTS.keep,
+    min_separation_degrees: float = SEARCH_DEFAULTS.min_separation_degrees,
+    offset_mm: float = SEARCH_DEFAULTS.offset_mm,
+    sigma_mm: float = SEARCH_DEFAULTS.sigma_mm,
     similarity: BrainSimilarity | None = None,
 ) -> list[RigidCandidate]:
     """Start poses for registering ``image`` (a bias-corrected head scan) to the template, best first.

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from lesionkit.core import DEFAULT_THRESHOLD, binarize_probability
 from lesionkit.io import MNI_SPACE, Case, InvalidInputError, load_cohort, load_mask, load_probability, parse_bids_name
 from lesionkit.qc.cohort import COHORT_FEATURES, cohort_outliers
 from lesionkit.qc.features import FEATURES, case_features
@@ -114,15 +115,16 @@ def _probseg_of(case: Case) -> Path | None:
 
 
 def _threshold_of(sidecar: Path | None) -> tuple[float, float]:
-    """(threshold, minimum lesion size) a lesionkit mask was made with, from its sidecar (else 0.5, 0)."""
+    """(threshold, minimum lesion size) a lesionkit mask was made with, from its sidecar (else
+    :data:`~lesionkit.core.DEFAULT_THRESHOLD`, 0)."""
     try:
         record = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar and sidecar.is_file() else {}
     except (OSError, ValueError):
         record = {}
     record = record if isinstance(record, dict) else {}
-    threshold = record.get("Threshold", 0.5)
+    threshold = record.get("Threshold", DEFAULT_THRESHOLD)
     min_size = record.get("MinimumLesionSizeMM3", 0.0)
-    return (float(threshold) if isinstance(threshold, int | float) else 0.5,
+    return (float(threshold) if isinstance(threshold, int | float) else DEFAULT_THRESHOLD,
             float(min_size) if isinstance(min_size, int | float) else 0.0)
 
 
@@ -139,7 +141,7 @@ def recompute_case(case: Case) -> QCCase:
         mask = np.asanyarray(image.dataobj)
     else:
         image = probability
-        mask = (np.asanyarray(probability.dataobj) >= threshold).astype(np.uint8)
+        mask = binarize_probability(np.asanyarray(probability.dataobj), threshold).astype(np.uint8)
     prob = np.asanyarray(probability.dataobj) if probability is not None else None
     features = case_features(prob, mask, None, affine=image.affine, threshold=threshold, min_size_mm3=min_size)
     return QCCase(case.subject, case.session, case.mask or probseg, features,

@@ -35,7 +35,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy import ndimage
 
-from lesionkit.core import binarize_probability, bounding_box, dice, label_lesions, remove_small_lesions
+from lesionkit.core import (
+    DEFAULT_THRESHOLD,
+    binarize_probability,
+    bounding_box,
+    dice,
+    label_lesions,
+    remove_small_lesions,
+)
 from lesionkit.qc.regions import Regions, template_regions
 
 __all__ = [
@@ -116,7 +123,7 @@ def case_features(
     members: Mapping[str, np.ndarray] | Sequence[np.ndarray] | None = None,
     *,
     affine: np.ndarray | None = None,
-    threshold: float = 0.5,
+    threshold: float = DEFAULT_THRESHOLD,
     min_size_mm3: float = 0.0,
     regions: Regions | None = None,
     registration: Mapping | None = None,
@@ -147,7 +154,7 @@ def case_features(
     out.update(entropy_lesion=NAN, entropy_shell=NAN, faint_mm3=NAN)
     if probability is not None:
         probability = np.asarray(probability, dtype=np.float32)
-        candidates = probability >= 0.5 * threshold
+        candidates = binarize_probability(probability, 0.5 * threshold)
         if volume > 0:
             slices, shell = _shell(mask, spacing, SHELL_MM)
             out["entropy_lesion"] = float(binary_entropy(probability[mask]).mean())

@@ -17,6 +17,7 @@ _WHERE = {
     "subject_montage": "analysis",
     "plot_montage": "montage",
     "plot_preprocess_qc": "preprocess_qc",
+    "overlap_report": "overlap",
 }
 __all__ = sorted(_WHERE)
 

@@ -42,58 +42,68 @@ def _matches(given: str | None, token: str) -> bool:
     return bool(given) and hmac.compare_digest(given.encode(), token.encode())
 
 
-def create_review_app(folder: ReviewFolder, *, token: str | None = None,
-                      allowed_hosts: Iterable[str] | None = None):  # noqa: ANN201
-    """The FastAPI app over ``folder``. ``token``: required on every request (set it whenever the server is
-    reachable from other machines). ``allowed_hosts``: the ``Host`` header values accepted (``host:port``),
-    None for any."""
-    from lesionkit.review.volumes import image_bytes, mask_bytes
+def _check_write(request: Request) -> None:
+    """A POST from the app's own page: JSON, same origin, the page's CSRF token."""
     from lesionkit.web import auth
-    from lesionkit.web.app import CSRF_COOKIE, create_app, render
+    from lesionkit.web.app import CSRF_COOKIE
 
-    router = APIRouter()
-    hosts = None if allowed_hosts is None else {h.lower() for h in allowed_hosts}
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise HTTPException(415, "send JSON (Content-Type: application/json)")
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    if origin is not None and origin != own:
+        raise HTTPException(403, f"cross-origin request refused (Origin {origin}, expected {own})")
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        raise HTTPException(403, "cross-site request refused")
+    if not auth.csrf_matches(request.cookies.get(CSRF_COOKIE), request.headers.get("x-csrf-token")):
+        raise HTTPException(403, "the page's security token is missing or stale; reload the page")
 
-    def case_of(case_id: str):  # noqa: ANN202
-        try:
-            return folder.case(case_id)
-        except CaseNotFoundError as error:
-            raise HTTPException(404, str(error)) from None
 
-    def check_write(request: Request) -> None:
-        """A POST from the app's own page: JSON, same origin, the page's CSRF token."""
-        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-            raise HTTPException(415, "send JSON (Content-Type: application/json)")
-        origin = request.headers.get("origin")
-        own = f"{request.url.scheme}://{request.headers.get('host', '')}"
-        if origin is not None and origin != own:
-            raise HTTPException(403, f"cross-origin request refused (Origin {origin}, expected {own})")
-        if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-            raise HTTPException(403, "cross-site request refused")
-        if not auth.csrf_matches(request.cookies.get(CSRF_COOKIE), request.headers.get("x-csrf-token")):
-            raise HTTPException(403, "the page's security token is missing or stale; reload the page")
+async def _read_json(request: Request, limit: int) -> dict:
+    """The JSON object of a POST body, read only up to ``limit`` bytes (:func:`lesionkit.web.uploads.limit_body`)."""
+    from lesionkit.web.uploads import limit_body
 
-    async def read_json(request: Request, limit: int) -> dict:
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            raise HTTPException(413, f"request body larger than {limit} bytes: nothing was written")
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise HTTPException(413, f"request body larger than {limit} bytes: nothing was written")
-        try:
-            payload = json.loads(bytes(body))
-        except ValueError:
-            raise HTTPException(400, "the request body is not JSON: nothing was written") from None
-        if not isinstance(payload, dict):
-            raise HTTPException(400, "the request body must be a JSON object")
-        return payload
+    body = await limit_body(request, limit, f"request body larger than {limit} bytes: nothing was written").body()
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise HTTPException(400, "the request body is not JSON: nothing was written") from None
+    if not isinstance(payload, dict):
+        raise HTTPException(400, "the request body must be a JSON object")
+    return payload
 
-    def neighbours(case_id: str) -> tuple[str | None, str | None]:
-        ids = [row["id"] for row in folder.listing()]
-        at = ids.index(case_id)
-        return (ids[at - 1] if at > 0 else None), (ids[at + 1] if at + 1 < len(ids) else None)
+
+def _refused(error: Exception) -> HTTPException:
+    if isinstance(error, StaleVersionError):
+        return HTTPException(409, str(error), headers={"X-Current-Version": error.current})
+    if isinstance(error, UnsafeWriteError):
+        return HTTPException(403, str(error))
+    if isinstance(error, InvalidInputError):
+        return HTTPException(422, str(error))
+    return HTTPException(400, str(error))
+
+
+def _case_of(folder: ReviewFolder, case_id: str):  # noqa: ANN202
+    try:
+        return folder.case(case_id)
+    except CaseNotFoundError as error:
+        raise HTTPException(404, str(error)) from None
+
+
+def _neighbours(folder: ReviewFolder, case_id: str) -> tuple[str | None, str | None]:
+    ids = [row["id"] for row in folder.listing()]
+    at = ids.index(case_id)
+    return (ids[at - 1] if at > 0 else None), (ids[at + 1] if at + 1 < len(ids) else None)
+
+
+def _volume(data: bytes) -> Response:
+    return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "no-store"})
+
+
+def _page_routes(router: APIRouter, folder: ReviewFolder) -> None:
+    """The case list, the viewer and the volumes it loads."""
+    from lesionkit.review.volumes import image_bytes, mask_bytes
+    from lesionkit.web.app import render
 
     @router.get("/", include_in_schema=False)
     def case_list(request: Request):  # noqa: ANN202
@@ -103,31 +113,30 @@ def create_review_app(folder: ReviewFolder, *, token: str | None = None,
 
     @router.get("/cases/{case_id}", include_in_schema=False)
     def viewer(request: Request, case_id: str):  # noqa: ANN202
-        case = case_of(case_id)
+        case = _case_of(folder, case_id)
         detail = folder.detail(case.id)
-        previous, following = neighbours(case.id)
+        previous, following = _neighbours(folder, case.id)
         return render(request, "viewer.html", {"case": detail, "previous": previous, "next": following,
                                                "reviewer": folder.reviewer, "config": json.dumps(detail)})
 
     @router.get("/cases/{case_id}/background.nii.gz", include_in_schema=False)
     def background(case_id: str) -> Response:
-        case = case_of(case_id)
-        return Response(image_bytes(case.background), media_type="application/octet-stream",
-                        headers={"Cache-Control": "no-store"})
+        return _volume(image_bytes(_case_of(folder, case_id).background))
 
     @router.get("/cases/{case_id}/mask/{version}.nii.gz", include_in_schema=False)
     def current_mask(case_id: str, version: str) -> Response:
-        case = case_of(case_id)
+        case = _case_of(folder, case_id)
         if version != folder.version(case):
             raise HTTPException(409, f"{case.id} changed since this page was loaded; reload it")
-        return Response(mask_bytes(folder.current_mask(case)), media_type="application/octet-stream",
-                        headers={"Cache-Control": "no-store"})
+        return _volume(mask_bytes(folder.current_mask(case)))
 
     @router.get("/cases/{case_id}/automatic.nii.gz", include_in_schema=False)
     def automatic_mask(case_id: str) -> Response:
-        case = case_of(case_id)
-        return Response(mask_bytes(case.mask), media_type="application/octet-stream",
-                        headers={"Cache-Control": "no-store"})
+        return _volume(mask_bytes(_case_of(folder, case_id).mask))
+
+
+def _api_routes(router: APIRouter, folder: ReviewFolder) -> None:
+    """The JSON API: cases, and the two writes (a correction, a decision)."""
 
     @router.get("/api/cases")
     def api_cases() -> list[dict]:
@@ -135,26 +144,17 @@ def create_review_app(folder: ReviewFolder, *, token: str | None = None,
 
     @router.get("/api/cases/{case_id}")
     def api_case(case_id: str) -> dict:
-        return folder.detail(case_of(case_id).id)
-
-    def refused(error: Exception) -> HTTPException:
-        if isinstance(error, StaleVersionError):
-            return HTTPException(409, str(error), headers={"X-Current-Version": error.current})
-        if isinstance(error, UnsafeWriteError):
-            return HTTPException(403, str(error))
-        if isinstance(error, InvalidInputError):
-            return HTTPException(422, str(error))
-        return HTTPException(400, str(error))
+        return folder.detail(_case_of(folder, case_id).id)
 
     @router.post("/api/cases/{case_id}/correction")
     async def save_correction(request: Request, case_id: str) -> dict:
-        case = case_of(case_id)
-        check_write(request)
-        payload = await read_json(request, max_payload_bytes(case.shape))
+        case = _case_of(folder, case_id)
+        _check_write(request)
+        payload = await _read_json(request, max_payload_bytes(case.shape))
         try:
             saved = await run_in_threadpool(folder.save_drawing, case.id, payload)
         except (StaleVersionError, UnsafeWriteError, PayloadError, InvalidInputError, ValueError) as error:
-            raise refused(error) from None
+            raise _refused(error) from None
         return {"version": saved.version, "path": saved.path.name, "voxels_added": saved.voxels_added,
                 "voxels_removed": saved.voxels_removed, "lesion_voxels": saved.lesion_voxels,
                 "revision": saved.revision, "reviewer": saved.sidecar["Correction"]["reviewer"],
@@ -163,9 +163,9 @@ def create_review_app(folder: ReviewFolder, *, token: str | None = None,
 
     @router.post("/api/cases/{case_id}/status")
     async def set_status(request: Request, case_id: str) -> dict:
-        case = case_of(case_id)
-        check_write(request)
-        payload = await read_json(request, _STATUS_LIMIT)
+        case = _case_of(folder, case_id)
+        _check_write(request)
+        payload = await _read_json(request, _STATUS_LIMIT)
         status, version, reviewer = payload.get("status"), payload.get("version"), payload.get("reviewer")
         if not all(isinstance(v, str) for v in (status, version)) or not isinstance(reviewer, str | None):
             raise HTTPException(400, "send status, version (and optionally reviewer) as strings")
@@ -173,21 +173,15 @@ def create_review_app(folder: ReviewFolder, *, token: str | None = None,
             decision = await run_in_threadpool(lambda: folder.set_status(case.id, status, version=version,
                                                                          reviewer=reviewer))
         except (StaleVersionError, ValueError) as error:
-            raise refused(error) from None
+            raise _refused(error) from None
         return {"id": case.id, "status": decision.status if decision else "to review",
                 "reviewer": decision.reviewer if decision else None, "time": decision.time if decision else None}
 
-    app = create_app("lesionkit review", None, [router], template_dirs=[TEMPLATES],  # type: ignore[arg-type]
-                     description="Review and correct automatic lesion masks (lesionkit review).")
-    # FastAPI's interactive docs load Swagger UI from a CDN: this app loads nothing from other sites.
-    app.router.routes = [r for r in app.router.routes if not getattr(r, "path", "").startswith("/api/docs")]
 
-    @app.exception_handler(InvalidInputError)
-    async def invalid_input(request: Request, exc: InvalidInputError):  # noqa: ANN202
-        """A mask or image that cannot be read: the error page (or JSON) names the file and the problem."""
-        return await app.exception_handlers[HTTPException](request, HTTPException(422, str(exc)))
+def _guard(hosts: set[str] | None, token: str | None):  # noqa: ANN202
+    """The middleware every request passes first: its ``Host`` must be one of ``hosts`` (None: any) and, with a
+    ``token``, it must carry it (``?token=`` once, which sets a cookie and redirects; the cookie; or a bearer)."""
 
-    @app.middleware("http")
     async def guard(request: Request, call_next):  # noqa: ANN001, ANN202
         host = request.headers.get("host", "").lower()
         if hosts is not None and host not in hosts:
@@ -207,5 +201,30 @@ def create_review_app(folder: ReviewFolder, *, token: str | None = None,
                                          "`lesionkit review` printed when it started", status_code=401)
         return await call_next(request)
 
+    return guard
+
+
+def create_review_app(folder: ReviewFolder, *, token: str | None = None,
+                      allowed_hosts: Iterable[str] | None = None):  # noqa: ANN201
+    """The FastAPI app over ``folder``. ``token``: required on every request (set it whenever the server is
+    reachable from other machines). ``allowed_hosts``: the ``Host`` header values accepted (``host:port``),
+    None for any."""
+    from lesionkit.web.app import create_app
+
+    router = APIRouter()
+    _page_routes(router, folder)
+    _api_routes(router, folder)
+    app = create_app("lesionkit review", None, [router], template_dirs=[TEMPLATES],  # type: ignore[arg-type]
+                     description="Review and correct automatic lesion masks (lesionkit review).")
+    # FastAPI's interactive docs load Swagger UI from a CDN: this app loads nothing from other sites.
+    app.router.routes = [r for r in app.router.routes if not getattr(r, "path", "").startswith("/api/docs")]
+
+    @app.exception_handler(InvalidInputError)
+    async def invalid_input(request: Request, exc: InvalidInputError):  # noqa: ANN202
+        """A mask or image that cannot be read: the error page (or JSON) names the file and the problem."""
+        return await app.exception_handlers[HTTPException](request, HTTPException(422, str(exc)))
+
+    hosts = None if allowed_hosts is None else {h.lower() for h in allowed_hosts}
+    app.middleware("http")(_guard(hosts, token))
     app.state.folder = folder
     return app

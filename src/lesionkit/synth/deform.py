@@ -2,7 +2,7 @@
 
 The field is drawn on a coarse control grid (about 24 mm spacing), smoothed and upsampled, so it
 costs little at 1 mm. Warping uses ``torch.nn.functional.grid_sample`` (the kernel MONAI's ``Warp``
-uses), about 4× faster than ``scipy.ndimage.map_coordinates`` on a 197×233×189 volume on one core.
+uses): 2.8–3.4× faster than ``scipy.ndimage.map_coordinates`` at 197×233×189, one core (benchmarks/synth_warp_speed.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Accuracy of lesionkit's lesion–symptom mapping on real lesion tracings: null false positives, power, localisation.
 
 Prints ONE JSON line. Data: LESYMAP's 131 real left-hemisphere tracings at 2 mm (the test fixture
-``tests/analysis/lsm_data/lesymap_2mm.npz``) and its 403-area parcellation.
+``tests/analysis/lsm/lsm_data/lesymap_2mm.npz``) and its 403-area parcellation.
 
 * **Null**: ``--null-sets`` score vectors drawn independently of the lesions (standard normal); each is
   mapped with Brunner–Munzel + permutation FWE (``--permutations``) at α = 0.05. The family-wise
@@ -27,7 +27,7 @@ import nibabel as nib
 import numpy as np
 from scipy import stats
 
-DATA = Path(__file__).resolve().parents[1] / "tests" / "analysis" / "lsm_data" / "lesymap_2mm.npz"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "analysis" / "lsm" / "lsm_data" / "lesymap_2mm.npz"
 
 
 def _load():

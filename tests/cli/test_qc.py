@@ -14,7 +14,8 @@ def segmented(tmp_path_factory):
     """Three tiny 2 mm subjects segmented by ``lesionkit segment`` with QC (the default) and without it."""
     tmp_path = tmp_path_factory.mktemp("qc")
     bids, model = write_bids(tmp_path / "bids", 3), tiny_model(tmp_path / "m.pt")
-    for name, extra in (("with", []), ("without", ["--no-qc"])):
+    for name, extra in (("with", []), ("without", ["--no-qc"]),
+                        ("stroke", ["--expect-lesions", "--min-size", "1e9"])):  # every mask empty
         assert main(["segment", str(bids), "-o", str(tmp_path / name), "--model", str(model), *extra]) == 0
     return tmp_path
 
@@ -64,3 +65,13 @@ def test_qc_refuses_bad_arguments_and_input(segmented, tmp_path, capsys):
     (tmp_path / "w.json").write_text("{}")
     assert main(["qc", str(segmented / "with"), "--weights", str(tmp_path / "w.json")]) == 3
     assert "w.json" in capsys.readouterr().err
+
+
+def test_segment_and_qc_flag_every_empty_mask_when_lesions_are_expected(segmented, tmp_path):
+    table = read_qc_table(segmented / "stroke" / "qc.tsv")
+    assert (table["volume_mm3"] == 0).all() and (table["qc_flag"] == "check").all()
+    assert all("expected to have one" in reasons[0] for reasons in table["qc_reasons"])
+    assert main(["qc", str(segmented / "stroke"), "-o", str(tmp_path / "plain")]) == 0
+    assert "expected to have one" not in (tmp_path / "plain" / "qc.tsv").read_text()
+    assert main(["qc", str(segmented / "stroke"), "-o", str(tmp_path / "again"), "--expect-lesions"]) == 0
+    assert (read_qc_table(tmp_path / "again" / "qc.tsv")["qc_flag"] == "check").all()

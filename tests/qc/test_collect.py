@@ -84,3 +84,14 @@ def test_bad_folders_are_refused(folder, tmp_path):
         collect_qc([folder, folder], tmp_path / "out")
     with pytest.raises(ValueError, match="output folder"):
         collect_qc([folder, folder])
+
+
+def test_expect_lesions_flags_the_empty_masks_of_a_stroke_cohort(folder, tmp_path):
+    _case(folder, "08", 0)  # nothing found
+    plain = read_qc_table(collect_qc([folder], tmp_path / "plain", weights=WEIGHTS).table).set_index("case_id")
+    assert plain.loc["sub-08_ses-1", "qc_flag"] == "ok"
+    stroke = collect_qc([folder], tmp_path / "stroke", weights=WEIGHTS, expect_lesions=True)
+    table = read_qc_table(stroke.table).set_index("case_id")
+    assert table.loc["sub-08_ses-1", "qc_flag"] == "check"
+    assert "expected to have one" in table.loc["sub-08_ses-1", "qc_reasons"][0]
+    assert (table.drop(index="sub-08_ses-1")["qc_flag"] == plain.drop(index="sub-08_ses-1")["qc_flag"]).all()

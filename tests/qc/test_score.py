@@ -79,3 +79,13 @@ def test_weights_round_trip_and_bad_files_are_refused(tmp_path):
     path.write_text(json.dumps({"format": "other"}))
     with pytest.raises(ValueError, match="not a lesionkit-qc-weights-1"):
         load_weights(path)
+
+
+def test_an_empty_mask_is_checked_when_every_subject_is_expected_to_have_a_lesion():
+    weights = _weights()
+    empty = {"member_dice": 1.0, "volume_mm3": 0.0}
+    assert score_case(empty, weights).flag == "ok"  # lesion-free subjects exist in general cohorts
+    expected = score_case({**empty, "expect_lesion": 1.0}, weights)
+    assert expected.flag == "check" and expected.reasons == ["no lesion found, though every subject is expected to "
+                                                             "have one"]
+    assert score_case({"member_dice": 1.0, "volume_mm3": 800.0, "expect_lesion": 1.0}, weights).flag == "ok"

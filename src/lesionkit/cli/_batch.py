@@ -76,6 +76,14 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-qc", dest="qc", action="store_false",
                         help="skip the per-case quality estimates (qc.tsv and the sidecars' qc object; without "
                         "--tta they cost one more forward pass per subject, for the flipped member)")
+    add_expect_lesions(parser)
+
+
+def add_expect_lesions(parser: argparse.ArgumentParser) -> None:
+    """``--expect-lesions`` (``segment``, ``run`` and ``qc``)."""
+    parser.add_argument("--expect-lesions", action="store_true",
+                        help="every subject is known to have a lesion (a stroke cohort): QC flags an empty mask "
+                        "'check' instead of trusting 'no lesion found'")
 
 
 def model_options(args: argparse.Namespace, command: str) -> dict | None:
@@ -87,7 +95,7 @@ def model_options(args: argparse.Namespace, command: str) -> dict | None:
         print(f"lesionkit {command}: --min-size must be at least 0", file=sys.stderr)
         return None
     return {"model": args.model, "tta": args.tta, "threshold": args.threshold, "min_size_mm3": args.min_size,
-            "qc": args.qc}
+            "qc": args.qc, "expect_lesions": args.expect_lesions}
 
 
 def outcome_printer(n_cases: int):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from lesionkit.cli._batch import add_expect_lesions
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -26,6 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--participant-label", nargs="+", metavar="LABEL",
                         help="only these subjects (labels without 'sub-')")
     parser.add_argument("--weights", metavar="JSON", help="QC weights file (default: the shipped, fitted ones)")
+    add_expect_lesions(parser)
     return parser
 
 
@@ -43,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
             weights = load_weights(args.weights)
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise InvalidInputError(args.weights, f"is not a QC weights file ({error})") from error
-    result = collect_qc(args.pred, out, participant_label=args.participant_label, weights=weights)
+    result = collect_qc(args.pred, out, participant_label=args.participant_label, weights=weights,
+                        expect_lesions=args.expect_lesions)
     flagged = result.flagged
     print(f"lesionkit qc: {len(result.rows)} case(s), {len(flagged)} flagged 'check'; wrote {result.table}")
     if result.recomputed:

@@ -208,6 +208,7 @@ def run_subjects(
     description: str = "lesionkit derivatives",
     on_outcome: Callable[[Outcome], None] | None = None,
     model: ModelRef | PathLike | Sequence[PathLike] | None = None,
+    expect_lesions: bool = False,
     **options,
 ) -> BatchReport:
     """Run :func:`~lesionkit.pipeline.run_subject` for every case (see the module docstring).
@@ -215,7 +216,8 @@ def run_subjects(
     ``options`` go to ``run_subject`` (``tta``, ``threshold``, ``min_size_mm3``, ``deface``, ``qc``).
     ``description`` names the derivatives dataset (``dataset_description.json``), written with a README
     and ``.bidsignore`` once a subject is done. ``on_outcome`` sees every outcome as it comes (the
-    command line prints failures and warnings with it).
+    command line prints failures and warnings with it). ``expect_lesions``: every subject has a lesion (a stroke
+    cohort), so the cohort's QC flags an empty mask ``check``.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -269,7 +271,7 @@ def run_subjects(
         if "segment" in steps and options.get("qc", True):
             from lesionkit.qc import finish_qc
 
-            finish_qc(out)
+            finish_qc(out, expect_lesions=expect_lesions)
     return BatchReport(table.outcomes, time.perf_counter() - start)
 
 

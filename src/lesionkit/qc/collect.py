@@ -168,8 +168,9 @@ def _discover(folder: Path, participant_label: Iterable[str] | None) -> list[QCC
     return recorded + [recompute_case(c) for c in by_key.values()]
 
 
-def _score(cases: Sequence[QCCase], weights: QCWeights) -> list[tuple[QCCase, dict[str, Any]]]:
-    """Add the cohort part to every case and score it: (case, its sidecar ``qc`` object)."""
+def _score(cases: Sequence[QCCase], weights: QCWeights, expect_lesions: bool) -> list[tuple[QCCase, dict[str, Any]]]:
+    """Add the cohort part to every case and score it: (case, its sidecar ``qc`` object). ``expect_lesions``: the
+    researcher knows every subject has a lesion (a stroke cohort), so an empty mask is a failure to check."""
     volumes = [c.features.get("volume_mm3", math.nan) for c in cases]
     counts = [c.features.get("n_lesions", math.nan) for c in cases]
     z = cohort_outliers(volumes, counts)
@@ -177,6 +178,8 @@ def _score(cases: Sequence[QCCase], weights: QCWeights) -> list[tuple[QCCase, di
     for i, case in enumerate(cases):
         cohort = {name: float(z[name][i]) for name in COHORT_FEATURES}
         cohort["cases"] = len(cases)
+        if expect_lesions:
+            cohort["expect_lesion"] = 1.0
         out.append((case, qc_record(case.features, case.members, cohort, weights)))
     return out
 
@@ -193,8 +196,9 @@ def _row(case: QCCase, qc: Mapping[str, Any], root: Path) -> dict[str, Any]:
     return row
 
 
-def _write(cases: Sequence[QCCase], out: Path, update_sidecars: bool, weights: QCWeights) -> QCCollection:
-    scored = _score(cases, weights)
+def _write(cases: Sequence[QCCase], out: Path, update_sidecars: bool, weights: QCWeights, expect_lesions: bool
+           ) -> QCCollection:
+    scored = _score(cases, weights, expect_lesions)
     rows = [_row(case, qc, out) for case, qc in scored]  # everything is computed before the first write
     updated = 0
     if update_sidecars:
@@ -208,14 +212,16 @@ def _write(cases: Sequence[QCCase], out: Path, update_sidecars: bool, weights: Q
                         sidecars_updated=updated)
 
 
-def finish_qc(root: PathLike, weights: QCWeights | None = None) -> QCCollection | None:
+def finish_qc(root: PathLike, weights: QCWeights | None = None, *, expect_lesions: bool = False
+              ) -> QCCollection | None:
     """Score every recorded case under a derivatives folder against the others; write ``qc.tsv`` and the
-    sidecars. None (nothing written) when no sidecar holds QC features."""
+    sidecars. None (nothing written) when no sidecar holds QC features. ``expect_lesions``: every subject is
+    known to have a lesion, so an empty mask is flagged ``check``."""
     root = Path(root)
     cases = recorded_cases(root)
     if not cases:
         return None
-    return _write(cases, root, True, weights or default_weights())
+    return _write(cases, root, True, weights or default_weights(), expect_lesions)
 
 
 def collect_qc(
@@ -224,8 +230,11 @@ def collect_qc(
     *,
     participant_label: Iterable[str] | None = None,
     weights: QCWeights | None = None,
+    expect_lesions: bool = False,
 ) -> QCCollection:
     """QC of existing segmentation folders, scored as one cohort (see the module docstring).
+
+    ``expect_lesions``: every subject is known to have a lesion (a stroke cohort): an empty mask is flagged ``check``.
 
     ``qc.tsv`` goes to ``out`` (default: the one folder given). The sidecars are updated only when the
     table goes into the folder itself (``out`` omitted or the same folder), never in a folder read from
@@ -247,7 +256,7 @@ def collect_qc(
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     if duplicated:
         raise InvalidInputError(paths[0], f"case(s) found in more than one folder: {', '.join(duplicated)}")
-    return _write(cases, out, in_place, weights or default_weights())
+    return _write(cases, out, in_place, weights or default_weights(), expect_lesions)
 
 
 def read_scores(root: PathLike) -> dict[str, tuple[float, str]] | None:

@@ -216,6 +216,8 @@ def score_case(features: Mapping[str, Any], weights: QCWeights | None = None) ->
     rules = []
     if _get(features, "registration_fallback") == 1:
         rules.append("registration fell back to the rigid start (check the registration figure)")
+    if _get(features, "expect_lesion") == 1 and _get(features, "volume_mm3") == 0:
+        rules.append("no lesion found, though every subject is expected to have one")
     ncc = _get(features, "registration_ncc")
     if math.isfinite(ncc) and ncc < MIN_REGISTRATION_NCC:
         rules.append(f"registration poor (brain NCC {ncc:.2f})")

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from lesionkit.challenge import teams
 from lesionkit.challenge.phases import PhaseSettings, add_phase
 from lesionkit.challenge.schema import upgrade_database
 from lesionkit.challenge.submissions import create_submission
@@ -100,7 +101,7 @@ def test_browser_sign_up_upload_scores_leaderboard(tmp_path):
         phase = session.scalar(select(Phase))
         for i, (team, quality) in enumerate((("stroke-lab", 0.9), ("baseline-unet", 0.4), ("mni-seg", 0.7))):
             user = auth.create_user(session, f"user{i}", f"user{i}@example.org", PASSWORD)
-            auth.join_team(session, user, team)
+            teams.create_team(session, user, team)
             archive = prediction_zip(truths, tmp_path / f"{team}.zip", quality, seed=i)
             with archive.open("rb") as handle:
                 create_submission(session, phase, user, handle, f"{team} v1", "3D U-Net", "https://example.org/" + team)

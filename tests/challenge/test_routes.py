@@ -107,10 +107,16 @@ def test_another_users_submission_is_hidden(client, challenge_db, tmp_path):
 
 
 def test_teammates_share_submissions(client, tmp_path):
+    sign_up(client, "grace")
+    client.post("/logout", data={"csrf_token": csrf(client)})
     sign_up(client, "frank", team="lab-a")
     location = upload(client, predictions_zip(tmp_path)).headers["location"]
+    client.post("/account/team/invite", data={"user": "grace", "csrf_token": csrf(client)})
     client.post("/logout", data={"csrf_token": csrf(client)})
-    sign_up(client, "grace", team="lab-a")
+    log_in(client, "grace")
+    assert client.get(location).status_code == 404
+    invitation = client.get("/account").text.split('name="invitation" value="')[1].split('"')[0]
+    client.post("/account/team/accept", data={"invitation": invitation, "csrf_token": csrf(client)})
     assert client.get(location).status_code == 200
 
 

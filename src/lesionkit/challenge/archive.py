@@ -93,12 +93,13 @@ class _Budget:
         if self.members > self.limits.max_members:
             raise InvalidInputError(name, f"archive has more than {self.limits.max_members} members")
 
-    def declared(self, size: int, name: str) -> None:
-        """Refuse a member by its declared size, before anything of it is written."""
+    def declared(self, size: int, name: str, written: bool = True) -> None:
+        """Refuse a member by its declared size, before anything of it is written (a member that will not be
+        written is still refused past the per-member cap: nothing that size belongs in a submission)."""
         cap = self.limits.max_member_bytes
         if cap is not None and size > cap:
             raise InvalidInputError(name, f"archive member declares {size} bytes, more than a mask can take ({cap})")
-        if self.bytes + size > self.limits.max_unpacked_bytes:
+        if written and self.bytes + size > self.limits.max_unpacked_bytes:
             limit = self.limits.max_unpacked_bytes
             raise InvalidInputError(name, f"archive unpacks to more than {limit} bytes (limit)")
 
@@ -131,9 +132,9 @@ def _extract_zip(archive: zipfile.ZipFile, dest: Path, budget: _Budget) -> list[
         if info.flag_bits & 0x1:
             raise InvalidInputError(info.filename, "archive member is encrypted")
         names.append(str(rel))
+        budget.declared(info.file_size, info.filename, budget.limits.wants(info.filename))
         if not budget.limits.wants(info.filename):
             continue
-        budget.declared(info.file_size, info.filename)
         with archive.open(info) as source:
             budget.copy(source, dest / rel, info.filename)
     return names
@@ -153,9 +154,9 @@ def _extract_tar(archive: tarfile.TarFile, dest: Path, budget: _Budget) -> list[
         if not member.isfile():
             raise InvalidInputError(member.name, "archive member is not a regular file")
         names.append(str(rel))
+        budget.declared(member.size, member.name, budget.limits.wants(member.name))
         if not budget.limits.wants(member.name):
             continue
-        budget.declared(member.size, member.name)
         budget.copy(archive.extractfile(member), dest / rel, member.name)
     return names
 

@@ -11,10 +11,12 @@ failed uploads are deleted from storage as soon as they are judged.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import multiprocessing
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +35,7 @@ from lesionkit.challenge.archive import (
 )
 from lesionkit.challenge.jobs import discard_upload, fail_job, hold_job
 from lesionkit.challenge.phases import get_challenge
-from lesionkit.challenge.storage import scratch_folder, uploads_folder
+from lesionkit.challenge.storage import clean_storage, scratch_folder, uploads_folder
 from lesionkit.challenge.tables import CaseResult, Phase, Submission
 from lesionkit.challenge.teams import bump_scores
 from lesionkit.challenge.truth import load_truth, truth_folder
@@ -125,7 +127,7 @@ def _predictions(folder: Path, files: list[str]) -> tuple[list[Case], list[str]]
     Read with :func:`lesionkit.io.load_cohort` from the archive's root and from every BIDS derivative dataset
     in it (the official ``derivatives/atlas2_prediction/sub-*/ses-*/anat/*_mask.nii.gz`` layout)."""
     if not any(f.endswith((".nii", ".nii.gz")) for f in files):
-        return [], list(files)
+        raise InvalidInputError("upload", "holds no .nii or .nii.gz masks")
     roots = [folder, *sorted(p for p in folder.rglob("derivatives/*") if p.is_dir())]
     preds: list[Case] = []
     seen: set[tuple[str, str | None]] = set()
@@ -196,9 +198,14 @@ def _json_number(value: float) -> float | str | None:
     return value
 
 
-def _child(conn, archive: Path, task: ScoringTask, storage: Path) -> None:  # noqa: ANN001
+def _child(conn, archive: Path, task: ScoringTask, storage: Path, seconds: float) -> None:  # noqa: ANN001
     """The scoring child process: one result (or the refusal) back through ``conn``."""
+    import signal
+
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(int(seconds) + 60)  # an orphan (its worker was SIGKILLed) still ends soon after the limit
     try:
+        conn.send(("started", None))
         conn.send(("ok", score_archive(archive, task, storage)))
     except InvalidInputError as error:
         conn.send(("invalid", str(error)))
@@ -208,17 +215,30 @@ def _child(conn, archive: Path, task: ScoringTask, storage: Path) -> None:  # no
         conn.close()
 
 
-_CONTEXT = None
+@contextlib.contextmanager
+def _may_fork() -> Iterator[None]:
+    """Let a daemonic process (a Dask worker) start the scoring child: multiprocessing refuses children to
+    daemons so that none outlive them, and ours cannot (it ends at the time limit; see :func:`_child`)."""
+    config = multiprocessing.current_process()._config  # noqa: SLF001
+    daemon = config.get("daemon")
+    config["daemon"] = False
+    try:
+        yield
+    finally:
+        config["daemon"] = daemon
 
 
-def _context():  # noqa: ANN202
-    """A forkserver context with the scoring code preloaded: a child starts in milliseconds, and is forked from
-    a clean single-threaded server rather than from a worker that runs a heartbeat thread."""
-    global _CONTEXT
-    if _CONTEXT is None:
-        _CONTEXT = multiprocessing.get_context("forkserver")
-        _CONTEXT.set_forkserver_preload(["lesionkit.challenge.scoring"])
-    return _CONTEXT
+#: Longest wait for a scoring child to start.
+STARTUP_S = 60.0
+
+
+def _receive(receive, child, wait: float) -> tuple:  # noqa: ANN001
+    if wait and not receive.poll(wait):
+        raise RuntimeError("the scoring process did not start")
+    try:
+        return receive.recv()
+    except EOFError:
+        raise RuntimeError(f"the scoring process died (exit code {child.exitcode})") from None
 
 
 def score_limited(archive: Path, task: ScoringTask, storage: Path, seconds: float) -> Scoring:
@@ -226,23 +246,26 @@ def score_limited(archive: Path, task: ScoringTask, storage: Path, seconds: floa
 
     Raises :class:`~lesionkit.io.InvalidInputError` for an invalid upload, :class:`RuntimeError` when the child
     failed or died."""
-    context = _context()
+    # fork: the child starts in milliseconds with the worker's code as loaded (it touches no database
+    # connection and leaves through os._exit, so the parent's connections are safe)
+    context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(send, archive, task, storage), daemon=True)
-    child.start()
+    child = context.Process(target=_child, args=(send, archive, task, storage, seconds), daemon=True)
+    with _may_fork():
+        child.start()
     send.close()
     try:
+        kind, value = _receive(receive, child, STARTUP_S)
         if not receive.poll(seconds):
             raise ScoringTimeout(f"scoring took longer than the job time limit of {seconds:g} s; the job was stopped")
-        try:
-            kind, value = receive.recv()
-        except EOFError:
-            raise RuntimeError(f"the scoring process died (exit code {child.exitcode})") from None
+        kind, value = _receive(receive, child, 0)
     finally:
         if child.is_alive():
             child.kill()
         child.join()
         receive.close()
+        if child.exitcode != 0:
+            clean_storage(storage)  # a killed child leaves its scratch folder behind
     if kind == "invalid":
         raise InvalidInputError(None, value)
     if kind == "error":

@@ -15,7 +15,11 @@ from lesionkit.challenge.phases import per_case_visible, shown_figure, shown_met
 from lesionkit.challenge.tables import Submission
 from lesionkit.web.tables import User
 
-__all__ = ["case_rows", "shown", "summary"]
+__all__ = ["TRUTH_DERIVED", "case_keys", "case_rows", "shown", "summary"]
+
+#: Per-case metrics that, with the participant's own prediction known, are the reference's volume or lesion count
+#: (an empty prediction's volume difference *is* the true volume): never in a participant's per-case rows.
+TRUTH_DERIVED = ("volume_difference", "lesion_count_difference")
 
 
 def summary(submission: Submission, user: User | None) -> dict[str, float | str | None]:
@@ -26,13 +30,20 @@ def summary(submission: Submission, user: User | None) -> dict[str, float | str 
 
 def case_rows(submission: Submission, user: User | None) -> list[dict]:
     """Per-case rows ``user`` may see: none unless the phase shows per-case results and the submission is
-    scored; each with the shown metrics (rounded) and the participant's own predicted volume."""
+    scored; each with the shown metrics (rounded, less :data:`TRUTH_DERIVED`) and the participant's own predicted
+    volume."""
     phase = submission.phase
     if not per_case_visible(phase, user) or submission.status != "scored":
         return []
-    keys = shown_metrics(phase, user)
+    keys = case_keys(submission, user)
     return [{"case_id": r.case_id, "missing": r.missing, "pred_volume": r.metrics.get("pred_volume"),
              **{k: shown_figure(phase, user, r.metrics.get(k)) for k in keys}} for r in submission.results]
+
+
+def case_keys(submission: Submission, user: User | None) -> list[str]:
+    """The per-case columns ``user`` sees: the shown metrics less :data:`TRUTH_DERIVED` (organisers: all)."""
+    keys = shown_metrics(submission.phase, user)
+    return keys if (user is not None and user.is_admin) else [k for k in keys if k not in TRUTH_DERIVED]
 
 
 def shown(submission: Submission, user: User | None) -> dict:
@@ -40,5 +51,5 @@ def shown(submission: Submission, user: User | None) -> dict:
     rows = case_rows(submission, user)
     values = summary(submission, user)
     return {"summary": values, "summary_keys": list(values), "rows": rows,
-            "keys": shown_metrics(submission.phase, user), "per_case": bool(rows),
+            "keys": case_keys(submission, user), "per_case": bool(rows),
             "digits": None if (user is not None and user.is_admin) else submission.phase.significant_digits}

@@ -114,6 +114,30 @@ def _error(action: str, message: object) -> None:
     print(f"lesionkit challenge {action}: {message}", file=sys.stderr)
 
 
+def _database(args: argparse.Namespace):  # noqa: ANN202
+    """The existing challenge database ``args.db``; prints the one-line error and returns None when there is none
+    (a SQLite path that does not exist, or a database without a challenge)."""
+    from pathlib import Path
+
+    from lesionkit.challenge.phases import get_challenge
+    from lesionkit.web.database import Database
+
+    if "://" not in args.db and not Path(args.db).is_file():
+        _error(args.action, f"{args.db}: no such challenge database (create it with `lesionkit challenge init`)")
+        return None
+    db = Database(args.db)
+    try:
+        with db.read() as session:
+            get_challenge(session)
+    except LookupError:
+        _error(args.action, f"{args.db}: holds no challenge (create it with `lesionkit challenge init`)")
+        return None
+    except Exception as error:  # unreachable server, not a database file
+        _error(args.action, f"{args.db}: cannot be opened ({type(error).__name__})")
+        return None
+    return db
+
+
 def _missing_extra(action: str) -> str | None:
     # `submit` is a client: it needs httpx only (declared in the [server] extra), not the server's libraries
     modules = ("httpx",) if action == "submit" else _SERVER_MODULES
@@ -189,13 +213,12 @@ def _init(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from lesionkit.challenge.server import serve
-    from lesionkit.web.database import Database
 
-    try:
-        serve(Database(args.db), args.host, args.port, args.secure_cookies, trusted_proxies=args.trusted_proxy)
-    except LookupError as error:  # no challenge in this database yet
-        _error("serve", error)
+    db = _database(args)
+    if db is None:
         return 2
+    try:
+        serve(db, args.host, args.port, args.secure_cookies, trusted_proxies=args.trusted_proxy)
     except ValueError as error:  # a --trusted-proxy that is no address or network
         _error("serve", f"--trusted-proxy: {error}")
         return 2
@@ -214,6 +237,8 @@ def _worker(args: argparse.Namespace) -> int:
     if args.lease <= 0 or args.poll <= 0 or (args.time_limit is not None and args.time_limit <= 0):
         _error("worker", "--lease, --poll and --time-limit must be positive")
         return 2
+    if _database(args) is None:
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         done = run_workers(args.db, spec, lease_seconds=args.lease, poll_seconds=args.poll, once=args.once,
@@ -227,10 +252,12 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _token(args: argparse.Namespace) -> int:
     from lesionkit.challenge.accounts import issue_token
-    from lesionkit.web.database import Database
 
+    db = _database(args)
+    if db is None:
+        return 2
     try:
-        print(issue_token(Database(args.db), args.user, args.label))
+        print(issue_token(db, args.user, args.label))
     except LookupError as error:
         _error("token", error)
         return 2
@@ -239,10 +266,12 @@ def _token(args: argparse.Namespace) -> int:
 
 def _password(args: argparse.Namespace) -> int:
     from lesionkit.challenge.accounts import reset_password
-    from lesionkit.web.database import Database
 
+    db = _database(args)
+    if db is None:
+        return 2
     try:
-        password = reset_password(Database(args.db), args.user)
+        password = reset_password(db, args.user)
     except LookupError as error:
         _error("password", error)
         return 2
@@ -253,9 +282,10 @@ def _password(args: argparse.Namespace) -> int:
 def _rescore(args: argparse.Namespace) -> int:
     from lesionkit.challenge.jobs import rescore_phase
     from lesionkit.challenge.phases import replace_truth_and_rescore
-    from lesionkit.web.database import Database
 
-    db = Database(args.db)
+    db = _database(args)
+    if db is None:
+        return 2
     try:
         count = replace_truth_and_rescore(db, args.phase, args.truth) if args.truth else rescore_phase(db, args.phase)
     except ValueError as error:

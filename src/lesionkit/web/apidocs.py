@@ -6,8 +6,6 @@ third party. This page needs no script and no other site: each operation with it
 body fields and responses, and a link to ``/openapi.json``.
 """
 
-from __future__ import annotations
-
 __all__ = ["docs_router", "operations"]
 
 _METHODS = ("get", "post", "put", "patch", "delete")

@@ -129,3 +129,29 @@ def test_boards_are_cached_until_scoring_and_cost_one_session(client, challenge_
     upload(client, predictions_zip(tmp_path, 2))
     work_one(challenge_db)  # scoring bumps scores_version: the next read rebuilds
     assert "vic" in client.get("/leaderboard").text and len(builds) == 2
+
+
+def test_a_board_is_computed_once_while_readers_get_the_previous_one():
+    import threading
+    import time
+
+    from lesionkit.challenge import leaderboard
+
+    old, new = ("phase", "db://x", 1, "p"), ("phase", "db://x", 2, "p")
+    assert leaderboard._cached(old, lambda: "v1") == "v1"
+    calls, started = [], threading.Event()
+
+    def slow():  # noqa: ANN202
+        calls.append(1)
+        started.set()
+        time.sleep(0.5)
+        return "v2"
+
+    builder = threading.Thread(target=lambda: leaderboard._cached(new, slow))
+    builder.start()
+    started.wait(5)
+    t0 = time.perf_counter()
+    assert leaderboard._cached(new, slow) == "v1"  # not a second computation, and no wait
+    assert time.perf_counter() - t0 < 0.2
+    builder.join()
+    assert leaderboard._cached(new, slow) == "v2" and len(calls) == 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import threading
 
 import numpy as np
 import pandas as pd
@@ -146,12 +147,44 @@ def _version(session: Session) -> tuple:
     return (str(session.get_bind().url), session.scalar(select(Challenge.scores_version)))
 
 
+_LOCK = threading.Lock()
+_BUILDING: dict[tuple, threading.Event] = {}
+_LATEST: dict[tuple, object] = {}  # board family (key without the version) → its newest computed board
+
+
 def _cached(key: tuple, compute):  # noqa: ANN001, ANN202
-    if key not in _CACHE:
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = compute()
-    return _CACHE[key]
+    """The board under ``key``, computed once however many readers ask at the same time: the first computes it;
+    the others meanwhile get the family's previous board (stale by at most the computing time) or, when there
+    is none, wait for the first. A lone reader always sees the current board."""
+    family = key[:2] + key[3:]
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        building = _BUILDING.get(key)
+        if building is None:
+            _BUILDING[key] = building = threading.Event()
+            mine = True
+        else:
+            mine = False
+            if family in _LATEST:
+                return _LATEST[family]
+    if not mine:
+        building.wait(120)
+        with _LOCK:
+            if key in _CACHE:
+                return _CACHE[key]
+        return compute()  # the builder failed: compute for this reader
+    try:
+        value = compute()
+        with _LOCK:
+            if len(_CACHE) >= _CACHE_SIZE:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[key] = _LATEST[family] = value
+        return value
+    finally:
+        with _LOCK:
+            _BUILDING.pop(key, None)
+        building.set()
 
 
 def _phase_key(phase: Phase) -> tuple:

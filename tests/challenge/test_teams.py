@@ -99,7 +99,18 @@ def test_invitation_accepted_and_request_approved(client, challenge_db, tmp_path
             ("ada", "admin", "created"), ("bea", "member", "invited"), ("cyd", "member", "approved")]
 
 
-def test_limits_count_per_person_and_per_team_and_switching_refreshes_nothing(challenge_db, tmp_path):
+@pytest.fixture
+def engine_db(tmp_path, db_url):
+    """A challenge on each real engine (SQLite and PostgreSQL)."""
+    from tests.challenge.conftest import make_challenge
+
+    db = make_challenge(tmp_path, db_url)
+    yield db
+    db.dispose()
+
+
+def test_limits_count_per_person_and_per_team_and_switching_refreshes_nothing(engine_db, tmp_path):
+    challenge_db = engine_db
     with challenge_db.write() as session:
         session.scalar(select(Phase)).max_submissions = 2
     _users(challenge_db, "dan", "eva")
@@ -127,7 +138,8 @@ def test_limits_count_per_person_and_per_team_and_switching_refreshes_nothing(ch
         assert teams.is_team_admin(session, _user(session, "eva"), history[0].team)
 
 
-def test_organisers_freeze_remove_and_merge_teams(challenge_db, tmp_path):
+def test_organisers_freeze_remove_and_merge_teams(engine_db, tmp_path):
+    challenge_db = engine_db
     _users(challenge_db, "fox", "gil", "hal")
     with challenge_db.write() as session:
         for name, team in (("fox", "lab-f"), ("gil", "lab-g"), ("hal", "lab-h")):

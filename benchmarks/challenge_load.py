@@ -123,6 +123,26 @@ def _summary(latencies: dict[str, list[float]], static: str) -> dict:
     return out
 
 
+def set_up(work: Path, db_path: str, teams: int) -> tuple:
+    """The phase, ``teams`` scored-to-be submissions, the submitter's API token and a reader's session cookie."""
+    (work / "truth").mkdir()
+    truths = cohort(work / "truth", 30)
+    db = Database(db_path)
+    upgrade_database(db)
+    add_phase(db, "test", work / "truth", PhaseSettings(max_submissions=10**6), challenge_name="load",
+              storage=work / "store")
+    with db.write() as session:
+        phase = session.scalar(select(Phase))
+        for t in range(teams):
+            user = auth.create_user(session, f"team{t}", f"team{t}@example.org", "load test password")
+            create_submission(session, phase, user, io.BytesIO(predictions(truths, t)), f"m{t}", "d",
+                              "https://example.org")
+        submitter_user = auth.create_user(session, "submitter", "s@example.org", "load test password")
+        token = auth.create_api_token(session, submitter_user)
+        cookie = auth.start_session(session, session.scalar(select(User).where(User.name == "team0")))
+    return db, truths, token, cookie
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
@@ -131,23 +151,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        (work / "truth").mkdir()
-        truths = cohort(work / "truth", 30)
         db_path = str(work / "c.db")
-        db = Database(db_path)
-        upgrade_database(db)
-        add_phase(db, "test", work / "truth", PhaseSettings(max_submissions=10**6), challenge_name="load",
-                  storage=work / "store")
-        with db.write() as session:
-            phase = session.scalar(select(Phase))
-            for t in range(args.teams):
-                user = auth.create_user(session, f"team{t}", f"team{t}@example.org", "load test password")
-                create_submission(session, phase, user, io.BytesIO(predictions(truths, t)), f"m{t}", "d",
-                                  "https://example.org")
-            submitter_user = auth.create_user(session, "submitter", "s@example.org", "load test password")
-            token = auth.create_api_token(session, submitter_user)
-            reader_user = session.scalar(select(User).where(User.name == "team0"))
-            cookie = auth.start_session(session, reader_user)
+        db, truths, token, cookie = set_up(work, db_path, args.teams)
         run_worker(db, once=True)
         with db.read() as session:
             mine = session.scalar(select(Submission.id).where(Submission.team_name == "team0"))

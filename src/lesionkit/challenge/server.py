@@ -25,7 +25,7 @@ def create_challenge_app(db: Database, secure_cookies: bool = False, trusted_pro
     app = create_app(name, db, [pages, api_router], [TEMPLATES], secure_cookies=secure_cookies,
                      description="Hidden-truth lesion-segmentation challenge (lesionkit). Scripts authenticate "
                                  "with `Authorization: Bearer <token>` (`lesionkit challenge token`).",
-                     trusted_proxies=trusted_proxies, on_startup=[lambda: clean_database_storage(db)])
+                     trusted_proxies=trusted_proxies, docs=True, on_startup=[lambda: clean_database_storage(db)])
     app.state.templates.env.globals["labels"] = LABELS
     return app
 

@@ -22,44 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    init = sub.add_parser("init", help="create the challenge database, or add a phase to it",
-                          description="Create DB (or upgrade it) and add phase NAME whose hidden truth (lesion masks "
-                          "in any layout `lesionkit evaluate` reads, as a folder or a .zip/.tar.gz of one) is copied "
-                          "from TRUTH into server storage.")
-    init.add_argument("db", metavar="DB")
-    init.add_argument("--name", help="challenge name (first init)")
-    init.add_argument("--phase", required=True, metavar="NAME", help="phase name (lower case, e.g. test)")
-    init.add_argument("--truth", required=True, metavar="DIR|ARCHIVE",
-                      help="true lesion masks of the phase: a folder, or a .zip/.tar.gz of one")
-    init.add_argument("--images", metavar="DIR", help="public T1w test images offered for download")
-    init.add_argument("--storage", metavar="DIR", help="server storage (default: DB path + '.files')")
-    init.add_argument("--title", default="", help="phase title shown on pages")
-    init.add_argument("--hidden", action="store_true", help="hidden phase: leaderboard after close, per-case "
-                      "results withheld, weight 4 in the combined ranking (unless set)")
-    init.add_argument("--parent", metavar="PHASE", help="phase a team must have a scored submission in first")
-    init.add_argument("--opens", metavar="ISO", help="opening date-time (UTC)")
-    init.add_argument("--closes", metavar="ISO", help="closing date-time (UTC)")
-    init.add_argument("--limit", type=int, default=5, help="submissions per window, per person and per team "
-                      "(default 5)")
-    init.add_argument("--window-hours", type=float, default=24.0, help="rolling window of --limit (default 24)")
-    init.add_argument("--max-total", type=int, metavar="N", help="submissions in all, per person and per team "
-                      "(default: none; 10 on a hidden phase; 0: none)")
-    init.add_argument("--max-failed", type=int, default=10, metavar="N",
-                      help="invalid or failed submissions allowed per person and per team (default 10)")
-    init.add_argument("--show-metrics", metavar="M,M", help="metrics participants see (default: all; the ranking "
-                      "metrics on a hidden phase)")
-    init.add_argument("--digits", type=int, metavar="N", help="significant digits of shown scores (default: full; 3 "
-                      "on a hidden phase; 0: full)")
-    init.add_argument("--user-quota-gib", type=float, metavar="GIB", help="upload storage per person (default 5)")
-    init.add_argument("--total-quota-gib", type=float, metavar="GIB", help="upload storage in all (default 200)")
-    init.add_argument("--job-seconds", type=float, metavar="S", help="scoring time limit per submission "
-                      "(default 600)")
-    init.add_argument("--weight", type=float, help="weight in the combined ranking")
-    init.add_argument("--per-case", choices=("show", "withhold"), help="per-case results (default: withheld on "
-                      "a hidden phase, shown otherwise)")
-    init.add_argument("--entry", choices=("best", "latest"), default="best", help="leaderboard entry per team")
-    init.add_argument("--admin", metavar="USER", help="create an organiser account USER (password printed once)")
-    init.add_argument("--admin-email", metavar="EMAIL", help="the organiser's e-mail (with --admin)")
+    _add_init(sub)
 
     serve = sub.add_parser("serve", help="serve the pages and the JSON API (/openapi.json)")
     serve.add_argument("db", metavar="DB")
@@ -108,6 +71,47 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     submit.add_argument("--code-url", required=True, help="public code URL")
     submit.add_argument("--timeout", type=float, default=600.0)
     return parser
+
+
+def _add_init(sub: argparse._SubParsersAction) -> None:
+    init = sub.add_parser("init", help="create the challenge database, or add a phase to it",
+                          description="Create DB (or upgrade it) and add phase NAME whose hidden truth (lesion masks "
+                          "in any layout `lesionkit evaluate` reads, as a folder or a .zip/.tar.gz of one) is copied "
+                          "from TRUTH into server storage.")
+    init.add_argument("db", metavar="DB")
+    init.add_argument("--name", help="challenge name (first init)")
+    init.add_argument("--phase", required=True, metavar="NAME", help="phase name (lower case, e.g. test)")
+    init.add_argument("--truth", required=True, metavar="DIR|ARCHIVE",
+                      help="true lesion masks of the phase: a folder, or a .zip/.tar.gz of one")
+    init.add_argument("--images", metavar="DIR", help="public T1w test images offered for download")
+    init.add_argument("--storage", metavar="DIR", help="server storage (default: DB path + '.files')")
+    init.add_argument("--title", default="", help="phase title shown on pages")
+    init.add_argument("--hidden", action="store_true", help="hidden phase: leaderboard after close, per-case "
+                      "results withheld, weight 4 in the combined ranking (unless set)")
+    init.add_argument("--parent", metavar="PHASE", help="phase a team must have a scored submission in first")
+    init.add_argument("--opens", metavar="ISO", help="opening date-time (UTC)")
+    init.add_argument("--closes", metavar="ISO", help="closing date-time (UTC)")
+    init.add_argument("--limit", type=int, default=5, help="submissions per window, per person and per team "
+                      "(default 5)")
+    init.add_argument("--window-hours", type=float, default=24.0, help="rolling window of --limit (default 24)")
+    init.add_argument("--max-total", type=int, metavar="N", help="submissions in all, per person and per team "
+                      "(default: none; 10 on a hidden phase; 0: none)")
+    init.add_argument("--max-failed", type=int, default=10, metavar="N",
+                      help="invalid or failed submissions allowed per person and per team (default 10)")
+    init.add_argument("--show-metrics", metavar="M,M", help="metrics participants see (default: all; the ranking "
+                      "metrics on a hidden phase)")
+    init.add_argument("--digits", type=int, metavar="N", help="significant digits of shown scores (default: full; 3 "
+                      "on a hidden phase; 0: full)")
+    init.add_argument("--user-quota-gib", type=float, metavar="GIB", help="upload storage per person (default 5)")
+    init.add_argument("--total-quota-gib", type=float, metavar="GIB", help="upload storage in all (default 200)")
+    init.add_argument("--job-seconds", type=float, metavar="S", help="scoring time limit per submission "
+                      "(default 600)")
+    init.add_argument("--weight", type=float, help="weight in the combined ranking")
+    init.add_argument("--per-case", choices=("show", "withhold"), help="per-case results (default: withheld on "
+                      "a hidden phase, shown otherwise)")
+    init.add_argument("--entry", choices=("best", "latest"), default="best", help="leaderboard entry per team")
+    init.add_argument("--admin", metavar="USER", help="create an organiser account USER (password printed once)")
+    init.add_argument("--admin-email", metavar="EMAIL", help="the organiser's e-mail (with --admin)")
 
 
 def _error(action: str, message: object) -> None:

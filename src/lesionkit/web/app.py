@@ -50,7 +50,7 @@ _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 
 
 def create_app(title: str, db: Database, routers: Sequence, template_dirs: Iterable[Path] = (),
                secure_cookies: bool = False, description: str = "", trusted_proxies: Iterable[str] = (),
-               docs: bool = True, on_startup: Iterable[Callable[[], None]] = ()):  # noqa: ANN201
+               docs: bool = False, on_startup: Iterable[Callable[[], None]] = ()):  # noqa: ANN201
     """A FastAPI app serving ``routers``, with ``db`` and the templates on ``app.state``.
 
     ``trusted_proxies``: addresses or networks of reverse proxies whose ``X-Forwarded-For`` is believed

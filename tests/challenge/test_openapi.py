@@ -1,4 +1,4 @@
-"""``schemathesis run --checks all`` against the OpenAPI schema passes (the JSON API of lesionkit.challenge.routes.api)."""
+"""``schemathesis run --checks all`` against the OpenAPI schema passes (lesionkit.challenge.routes.api)."""
 
 from __future__ import annotations
 

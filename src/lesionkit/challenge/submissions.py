@@ -37,6 +37,7 @@ __all__ = [
     "SubmissionRefused",
     "UploadTooLarge",
     "can_view",
+    "check_upload_rate",
     "check_may_submit",
     "create_submission",
     "owned_by",

@@ -104,7 +104,8 @@ async def run_clients(url: str, n: int, seconds: float, token: str, archive: byt
     latencies: dict[str, list[float]] = {p: [] for p in paths}
     errors: list[str] = []
     sent: list[int] = []
-    limits = httpx.Limits(max_connections=n + 5)
+    # keep-alive shorter than uvicorn's 5 s: a connection the server is closing for idleness is never reused
+    limits = httpx.Limits(max_connections=n + 5, keepalive_expiry=4.0)
     async with httpx.AsyncClient(base_url=url, timeout=60.0, limits=limits, cookies={"lk_session": cookie}) as client:
         stop_at = time.monotonic() + seconds
         await asyncio.gather(*(reader(client, paths, i, stop_at, latencies, errors) for i in range(n)),

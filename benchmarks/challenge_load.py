@@ -1,14 +1,16 @@
-"""Bounded load test of the challenge server on loopback: concurrent leaderboard readers while submissions
-score (one JSON line).
+"""Bounded load test of the challenge server on loopback: concurrent readers of every leaderboard and a
+submission page while submissions score, with a static file as the same-run baseline (one JSON line).
 
     python benchmarks/challenge_load.py [--clients 50] [--seconds 30]
 
 Set-up: a phase of 30 seeded cases on a 64³ grid and 12 teams with scored submissions. Then the real server
 (``lesionkit challenge serve``, one uvicorn process) and one scoring worker (``lesionkit challenge worker``)
-run as subprocesses while ``--clients`` asyncio clients read the phase leaderboard (HTML and JSON API
-alternately) as fast as they can for ``--seconds``, and a submitter uploads a new submission through the API
-every second. Reported: requests, errors (non-200 or transport errors), p50/p99 latency, submissions scored
-during the run. No peer: the numbers to compare are zero errors and the latency percentiles.
+run as subprocesses while ``--clients`` asyncio clients (signed in) cycle through the phase leaderboard, the
+combined leaderboard, the leaderboard API, a submission page and a static file as fast as they can for
+``--seconds``, and a submitter uploads a new submission through the API every second (the upload rate limit
+refuses most; those accepted are scored during the run). Reported per endpoint: requests, errors (non-200 or
+transport errors), p50/p99 latency and its ratio to the static file's (the peer: what the server does for a
+request with no application work, under the same load). Target: every ratio at p99 within 2, zero errors.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from lesionkit.challenge.tables import Phase, Submission
 from lesionkit.challenge.worker import run_worker
 from lesionkit.web import auth
 from lesionkit.web.database import Database
+from lesionkit.web.tables import User
 
 SHAPE, AFFINE = (64, 64, 64), np.diag([2.0, 2.0, 2.0, 1.0])
 
@@ -69,8 +72,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def reader(client, paths, stop_at: float, latencies: list, errors: list) -> None:  # noqa: ANN001
-    i = 0
+async def reader(client, paths, offset: int, stop_at: float, latencies: dict, errors: list) -> None:  # noqa: ANN001
+    i = offset
     while time.monotonic() < stop_at:
         path = paths[i % len(paths)]
         i += 1
@@ -81,7 +84,7 @@ async def reader(client, paths, stop_at: float, latencies: list, errors: list) -
                 errors.append(f"{path}: {response.status_code}")
         except Exception as error:  # transport errors count as errors
             errors.append(f"{path}: {type(error).__name__}")
-        latencies.append(time.perf_counter() - start)
+        latencies[path].append(time.perf_counter() - start)
 
 
 async def submitter(client, token: str, archive: bytes, stop_at: float, sent: list) -> None:  # noqa: ANN001
@@ -94,19 +97,51 @@ async def submitter(client, token: str, archive: bytes, stop_at: float, sent: li
         await asyncio.sleep(1.0)
 
 
-async def run_clients(url: str, n: int, seconds: float, token: str, archive: bytes) -> dict:
+async def run_clients(url: str, n: int, seconds: float, token: str, archive: bytes, paths: list[str],
+                      cookie: str) -> dict:
     import httpx
 
-    latencies: list[float] = []
+    latencies: dict[str, list[float]] = {p: [] for p in paths}
     errors: list[str] = []
     sent: list[int] = []
-    limits = httpx.Limits(max_connections=n + 5)
-    async with httpx.AsyncClient(base_url=url, timeout=60.0, limits=limits) as client:
+    # keep-alive shorter than uvicorn's 5 s: a connection the server is closing for idleness is never reused
+    limits = httpx.Limits(max_connections=n + 5, keepalive_expiry=4.0)
+    async with httpx.AsyncClient(base_url=url, timeout=60.0, limits=limits, cookies={"lk_session": cookie}) as client:
         stop_at = time.monotonic() + seconds
-        paths = ["/phases/test/leaderboard", "/api/phases/test/leaderboard"]
-        await asyncio.gather(*(reader(client, paths, stop_at, latencies, errors) for _ in range(n)),
+        await asyncio.gather(*(reader(client, paths, i, stop_at, latencies, errors) for i in range(n)),
                              submitter(client, token, archive, stop_at, sent))
     return {"latencies": latencies, "errors": errors, "sent": sent}
+
+
+def _summary(latencies: dict[str, list[float]], static: str) -> dict:
+    ms = {p: np.array(v) * 1000 for p, v in latencies.items()}
+    base = {q: float(np.percentile(ms[static], q)) for q in (50, 99)}
+    out = {}
+    for path, values in ms.items():
+        p50, p99 = float(np.percentile(values, 50)), float(np.percentile(values, 99))
+        out[path] = {"requests": int(values.size), "p50_ms": round(p50, 1), "p99_ms": round(p99, 1),
+                     "p50_ratio": round(p50 / base[50], 2), "p99_ratio": round(p99 / base[99], 2)}
+    return out
+
+
+def set_up(work: Path, db_path: str, teams: int) -> tuple:
+    """The phase, ``teams`` scored-to-be submissions, the submitter's API token and a reader's session cookie."""
+    (work / "truth").mkdir()
+    truths = cohort(work / "truth", 30)
+    db = Database(db_path)
+    upgrade_database(db)
+    add_phase(db, "test", work / "truth", PhaseSettings(max_submissions=10**6), challenge_name="load",
+              storage=work / "store")
+    with db.write() as session:
+        phase = session.scalar(select(Phase))
+        for t in range(teams):
+            user = auth.create_user(session, f"team{t}", f"team{t}@example.org", "load test password")
+            create_submission(session, phase, user, io.BytesIO(predictions(truths, t)), f"m{t}", "d",
+                              "https://example.org")
+        submitter_user = auth.create_user(session, "submitter", "s@example.org", "load test password")
+        token = auth.create_api_token(session, submitter_user)
+        cookie = auth.start_session(session, session.scalar(select(User).where(User.name == "team0")))
+    return db, truths, token, cookie
 
 
 def main() -> None:
@@ -117,22 +152,14 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        (work / "truth").mkdir()
-        truths = cohort(work / "truth", 30)
         db_path = str(work / "c.db")
-        db = Database(db_path)
-        upgrade_database(db)
-        add_phase(db, "test", work / "truth", PhaseSettings(max_submissions=10**6), challenge_name="load",
-                  storage=work / "store")
-        with db.write() as session:
-            phase = session.scalar(select(Phase))
-            for t in range(args.teams):
-                user = auth.create_user(session, f"team{t}", f"team{t}@example.org", "load test password")
-                create_submission(session, phase, user, io.BytesIO(predictions(truths, t)), f"m{t}", "d",
-                                  "https://example.org")
-            submitter_user = auth.create_user(session, "submitter", "s@example.org", "load test password")
-            token = auth.create_api_token(session, submitter_user)
+        db, truths, token, cookie = set_up(work, db_path, args.teams)
         run_worker(db, once=True)
+        with db.read() as session:
+            mine = session.scalar(select(Submission.id).where(Submission.team_name == "team0"))
+        static = "/static/style.css"
+        paths = ["/phases/test/leaderboard", "/leaderboard", "/api/phases/test/leaderboard", f"/submissions/{mine}",
+                 static]
         port = free_port()
         env = dict(os.environ)
         cli = [sys.executable, "-m", "lesionkit.cli", "challenge"]
@@ -156,7 +183,8 @@ def main() -> None:
                     time.sleep(0.2)
             with db.read() as session:
                 before = session.scalar(scored)
-            result = asyncio.run(run_clients(url, args.clients, args.seconds, token, predictions(truths, 99)))
+            result = asyncio.run(run_clients(url, args.clients, args.seconds, token, predictions(truths, 99), paths,
+                                             cookie))
             with db.read() as session:
                 after = session.scalar(scored)
         finally:
@@ -164,18 +192,18 @@ def main() -> None:
                 proc.terminate()
                 proc.wait(20)
         db.dispose()
-    latencies = np.array(result["latencies"]) * 1000
+    requests = sum(len(v) for v in result["latencies"].values())
+    endpoints = _summary(result["latencies"], static)
     print(json.dumps({
         "benchmark": "challenge_load",
         "clients": args.clients,
         "seconds": args.seconds,
-        "requests": int(latencies.size),
-        "requests_per_s": round(latencies.size / args.seconds, 1),
+        "requests": requests,
+        "requests_per_s": round(requests / args.seconds, 1),
         "errors": len(result["errors"]),
         "error_examples": result["errors"][:5],
-        "p50_ms": round(float(np.percentile(latencies, 50)), 1),
-        "p99_ms": round(float(np.percentile(latencies, 99)), 1),
-        "max_ms": round(float(latencies.max()), 1),
+        "endpoints": endpoints,
+        "worst_p99_ratio": max(e["p99_ratio"] for e in endpoints.values()),
         "uploads_during_run": len(result["sent"]),
         "uploads_accepted": result["sent"].count(201),
         "scored_during_run": int(after - before),

@@ -212,3 +212,96 @@ def test_relative_error_shows_no_server_path(tmp_path):
     assert str(inner) == "a/m.nii.gz: differs from b.nii.gz"
     root = relative_error(InvalidInputError(scratch, f"cannot read {scratch}"), scratch, "truth archive")
     assert str(root) == "truth archive: cannot read truth archive" and str(tmp_path) not in str(root)
+
+
+# --- refused before writing: the issue's bombs --------------------------------------------------------------
+
+def _folder_bytes(folder) -> int:  # noqa: ANN001
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+
+
+def _submission_limits():  # noqa: ANN202
+    from lesionkit.challenge.scoring import _limits
+    from lesionkit.challenge.tables import Phase
+
+    return _limits(Phase(grid_shape=list(SHAPE), grid_affine=AFFINE.tolist(), max_unpacked_bytes=2 * 2**30,
+                         max_members=2000))
+
+
+@pytest.mark.parametrize("name", ["sub-r001s001_ses-1_mask.nii.gz",
+                                  pytest.param("zeros.bin", marks=pytest.mark.slow)])
+def test_one_mb_zip_of_a_gib_of_zeros_is_refused_before_writing(tmp_path, name):
+    """The issue: a 1 MB zip holding 1 GiB of zeros was written in full, then scored. Its central directory
+    declares the size: refused before a byte is written, whether or not it is named like a mask."""
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf, zf.open(name, "w", force_zip64=True) as member:
+        chunk = bytes(1 << 20)
+        for _ in range(1024):
+            member.write(chunk)
+    assert archive.stat().st_size < 2 * 2**20
+    with pytest.raises(InvalidInputError, match=r"declares 1073741824 bytes, more than a mask can take"):
+        extract_archive(archive, tmp_path / "out", _submission_limits())
+    assert _folder_bytes(tmp_path / "out") == 0
+
+
+def _million_entry_zip(path, entries: int = 1_000_000) -> None:  # noqa: ANN001
+    """A valid zip of ``entries`` empty stored files (ZIP64 end records), written in chunks."""
+    import struct
+
+    local = [struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, 0, 0, 0, 7, 0) + f"{i:07d}".encode()
+             for i in range(entries)]
+    with path.open("wb") as out:
+        for start in range(0, entries, 100_000):
+            out.write(b"".join(local[start:start + 100_000]))
+        cd_offset = out.tell()
+        for start in range(0, entries, 100_000):
+            out.write(b"".join(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0,
+                                           0, 0, 0, i * 37) + f"{i:07d}".encode()
+                               for i in range(start, min(entries, start + 100_000))))
+        cd_size = out.tell() - cd_offset
+        eocd64 = out.tell()
+        out.write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, entries, entries, cd_size, cd_offset))
+        out.write(struct.pack("<IIQI", 0x07064B50, 0, eocd64, 1))
+        out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0))
+
+
+@pytest.mark.slow
+def test_million_entry_zip_is_refused_from_its_end_record_within_a_memory_bound(tmp_path):
+    """The issue: 1,000,000 entries took the worker to 727 MB before the member-count check fired (zipfile
+    parses the whole central directory first). The end record says how many there are: refused at once."""
+    import tracemalloc
+
+    archive = tmp_path / "million.zip"
+    _million_entry_zip(archive)
+    assert zipfile.ZipFile(archive).infolist()[999_999].filename == "0999999"  # a real zip (this parse is big)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidInputError, match="more than 2000 members"):
+            extract_archive(archive, tmp_path / "out", _submission_limits())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20  # the 64 KiB tail read, not a directory of a million ZipInfo objects
+    assert _folder_bytes(tmp_path / "out") == 0
+
+
+def test_tar_member_declaring_more_than_the_cap_is_refused_at_its_header(tmp_path):
+    """The issue: a 3 MB tar.gz wrote 2 GiB before the cap refused it. The tar header declares the size."""
+    info = tarfile.TarInfo("sub-r001s001_ses-1_mask.nii")
+    info.size = 3 * 2**30
+    header = info.tobuf(format=tarfile.GNU_FORMAT)
+    archive = write(tmp_path, "bomb.tar.gz", gzip.compress(header + bytes(8 * 2**20)))  # the data starts, truncated
+    limits = ArchiveLimits(max_unpacked_bytes=2 * 2**30, max_members=10)
+    with pytest.raises(InvalidInputError, match="unpacks to more than 2147483648 bytes"):
+        extract_archive(archive, tmp_path / "out", limits)
+    assert _folder_bytes(tmp_path / "out") == 0
+    with pytest.raises(InvalidInputError, match="more than a mask can take"):
+        extract_archive(archive, tmp_path / "out2", _submission_limits())
+    assert _folder_bytes(tmp_path / "out2") == 0
+
+
+def test_non_mask_members_are_listed_not_written(tmp_path):
+    archive = write(tmp_path, "a.zip", zip_bytes({"sub-1_mask.nii.gz": b"x" * 10, "notes.txt": b"hi" * 100}))
+    names = extract_archive(archive, tmp_path / "out", _submission_limits())
+    assert sorted(names) == ["notes.txt", "sub-1_mask.nii.gz"]
+    assert not (tmp_path / "out" / "notes.txt").exists() and _folder_bytes(tmp_path / "out") == 10

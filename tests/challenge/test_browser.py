@@ -1,5 +1,6 @@
-"""End to end in a real headless browser (Debian chromium + chromedriver, Selenium): sign up, upload a zip of a
-synthetic cohort's predictions, see the scores, see the leaderboard; screenshots are saved in the test folder."""
+"""End to end in a real headless browser (Debian chromium + chromedriver, Selenium): sign up creating a team, invite
+a teammate who accepts, upload a zip of a synthetic cohort's predictions, see the scores, see the leaderboard; and
+the API docs page rendered without any other site. Screenshots are saved in the test folder."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from lesionkit.challenge import teams
 from lesionkit.challenge.phases import PhaseSettings, add_phase
 from lesionkit.challenge.schema import upgrade_database
 from lesionkit.challenge.submissions import create_submission
@@ -81,6 +83,31 @@ def _driver(tmp_path: Path):  # noqa: ANN202
     return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
 
 
+def _invite_and_accept(driver, wait, url: str) -> None:  # noqa: ANN001
+    """ada (team admin) invites bea; bea signs in, sees nothing of the team until she accepts, then is a member;
+    ada signs in again to upload."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(url + "/account")
+    driver.find_element(By.ID, "invite-user").send_keys("bea")
+    driver.find_element(By.ID, "invite").click()
+    wait.until(lambda d: "bea" in d.find_element(By.ID, "invitations").text)
+    for who in ("bea", "ada"):
+        driver.find_element(By.CSS_SELECTOR, "nav button").click()  # sign out
+        wait.until(lambda d: "Sign in" in d.find_element(By.TAG_NAME, "nav").text)
+        driver.get(url + "/login")
+        driver.find_element(By.ID, "login").send_keys(who)
+        driver.find_element(By.ID, "password").send_keys(PASSWORD)
+        driver.find_element(By.ID, "signin").click()
+        wait.until(lambda d, who=who: who in d.find_element(By.TAG_NAME, "nav").text)
+        if who == "bea":
+            driver.get(url + "/account")
+            assert driver.find_element(By.ID, "competing-as").text == "bea"
+            driver.find_element(By.CSS_SELECTOR, "#invitations button.accept").click()
+            wait.until(lambda d: d.find_element(By.ID, "competing-as").text == "ada-lab")
+            assert "invited" in driver.find_element(By.ID, "members").text
+
+
 @pytest.mark.slow
 @pytest.mark.ci_slow
 @pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="Debian chromium/chromium-driver missing")
@@ -96,11 +123,12 @@ def test_browser_sign_up_upload_scores_leaderboard(tmp_path):
     upgrade_database(db)
     add_phase(db, "validation", truth, PhaseSettings(title="Validation", max_submissions=10),
               challenge_name="ATLAS-style lesion challenge", storage=tmp_path / "store")
-    with db.write() as session:  # three other teams are on the board already
+    with db.write() as session:  # three other teams are on the board already; bea has an account, no team
+        auth.create_user(session, "bea", "bea@example.org", PASSWORD)
         phase = session.scalar(select(Phase))
         for i, (team, quality) in enumerate((("stroke-lab", 0.9), ("baseline-unet", 0.4), ("mni-seg", 0.7))):
             user = auth.create_user(session, f"user{i}", f"user{i}@example.org", PASSWORD)
-            auth.join_team(session, user, team)
+            teams.create_team(session, user, team)
             archive = prediction_zip(truths, tmp_path / f"{team}.zip", quality, seed=i)
             with archive.open("rb") as handle:
                 create_submission(session, phase, user, handle, f"{team} v1", "3D U-Net", "https://example.org/" + team)
@@ -109,7 +137,10 @@ def test_browser_sign_up_upload_scores_leaderboard(tmp_path):
     worker = threading.Thread(target=run_worker, args=(db,), kwargs={"poll_seconds": 0.2, "stop": stop})
     worker.start()
     driver = _driver(tmp_path)
-    wait = WebDriverWait(driver, 180)  # generous: a loaded 2-core CI machine scores and renders slowly
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    # generous: a loaded 2-core CI machine scores and renders slowly; a page replaced mid-check is checked again
+    wait = WebDriverWait(driver, 180, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
     try:
         with LiveServer(create_challenge_app(db)) as server:
             driver.get(server.url + "/signup")
@@ -119,6 +150,7 @@ def test_browser_sign_up_upload_scores_leaderboard(tmp_path):
             driver.find_element(By.ID, "team").send_keys("ada-lab")
             driver.find_element(By.ID, "signup").click()
             wait.until(lambda d: "ada" in d.find_element(By.TAG_NAME, "nav").text)
+            _invite_and_accept(driver, wait, server.url)
             driver.get(server.url + "/phases/validation")
             driver.find_element(By.ID, "method").send_keys("ResU-Net, 5 folds")
             driver.find_element(By.ID, "description").send_keys("Tomita-style 3D ResU-Net, mirrored TTA")
@@ -151,3 +183,33 @@ def test_browser_sign_up_upload_scores_leaderboard(tmp_path):
     for name in ("challenge_submission.png", "challenge_leaderboard.png"):
         assert (tmp_path / name).stat().st_size > 10_000
     shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="Debian chromium/chromium-driver missing")
+def test_api_docs_render_without_other_sites(tmp_path):
+    """The issue: /api/docs loaded Swagger UI from a CDN that the app's own CSP blocks (a blank page)."""
+    pytest.importorskip("selenium")
+    from selenium.webdriver.common.by import By
+
+    from lesionkit.challenge.server import create_challenge_app
+    from tests.challenge.conftest import make_challenge
+
+    db = make_challenge(tmp_path)
+    driver = _driver(tmp_path)
+    try:
+        with LiveServer(create_challenge_app(db), log_level="warning") as server:
+            driver.get(server.url + "/api/docs")
+            table = driver.find_element(By.ID, "operations").text
+            assert "/api/phases/{name}/submissions" in table and "POST" in table
+            assert len(driver.find_elements(By.CSS_SELECTOR, "section.card")) >= 5
+            resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+            assert resources and all(r.startswith(server.url) for r in resources), resources
+            console = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+            assert not console, console
+            _fit_window(driver)
+            driver.save_screenshot(str(tmp_path / "challenge_api_docs.png"))
+    finally:
+        driver.quit()
+        db.dispose()
+    assert (tmp_path / "challenge_api_docs.png").stat().st_size > 10_000

@@ -102,3 +102,56 @@ def test_combined_ranking_weights_the_hidden_phase(tmp_path):
     assert np.isclose(scores["bob"], (1.625 * 1 + 1.375 * 4) / 5)
     assert np.isclose(scores["alice"], (1.375 * 1 + 1.625 * 4) / 5)
     db.dispose()
+
+
+def test_boards_are_cached_until_scoring_and_cost_one_session(client, challenge_db, tmp_path, monkeypatch):
+    """The issue: /leaderboard was rebuilt on every request (139 ms CPU each) and a cached phase board still
+    opened 2–3 sessions per request. Now both are cached by ``scores_version`` and a request checks out one
+    connection."""
+    from sqlalchemy import event
+
+    from lesionkit.challenge import leaderboard
+    from tests.challenge.conftest import sign_up, upload
+
+    sign_up(client, "vic")
+    upload(client, predictions_zip(tmp_path))
+    work_one(challenge_db)
+    builds = []
+    real = leaderboard._combine
+    monkeypatch.setattr(leaderboard, "_combine", lambda *a: builds.append(1) or real(*a))
+    checkouts = []
+    event.listen(challenge_db.engine, "checkout", lambda *a: checkouts.append(1))
+    for path in ("/leaderboard", "/leaderboard", "/phases/test/leaderboard"):
+        checkouts.clear()
+        assert client.get(path).status_code == 200
+        assert len(checkouts) == 1, path
+    assert len(builds) == 1  # the second /leaderboard came from the cache
+    upload(client, predictions_zip(tmp_path, 2))
+    work_one(challenge_db)  # scoring bumps scores_version: the next read rebuilds
+    assert "vic" in client.get("/leaderboard").text and len(builds) == 2
+
+
+def test_a_board_is_computed_once_while_readers_get_the_previous_one():
+    import threading
+    import time
+
+    from lesionkit.challenge import leaderboard
+
+    old, new = ("phase", "db://x", 1, "p"), ("phase", "db://x", 2, "p")
+    assert leaderboard._cached(old, lambda: "v1") == "v1"
+    calls, started = [], threading.Event()
+
+    def slow():  # noqa: ANN202
+        calls.append(1)
+        started.set()
+        time.sleep(0.5)
+        return "v2"
+
+    builder = threading.Thread(target=lambda: leaderboard._cached(new, slow))
+    builder.start()
+    started.wait(5)
+    t0 = time.perf_counter()
+    assert leaderboard._cached(new, slow) == "v1"  # not a second computation, and no wait
+    assert time.perf_counter() - t0 < 0.2
+    builder.join()
+    assert leaderboard._cached(new, slow) == "v2" and len(calls) == 1

@@ -1,4 +1,4 @@
-"""``schemathesis run --checks all`` against the OpenAPI schema passes (the JSON API of lesionkit.challenge.routes)."""
+"""``schemathesis run --checks all`` against the OpenAPI schema passes (lesionkit.challenge.routes.api)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from lesionkit.challenge import routes
+from lesionkit.challenge import submissions
 from lesionkit.challenge.server import create_challenge_app
 from lesionkit.challenge.submissions import create_submission
 from lesionkit.challenge.tables import Phase
@@ -36,7 +36,7 @@ def test_schemathesis_finds_no_problem(tmp_path, monkeypatch):
             create_submission(session, phase, user, handle, "m", "d", "https://example.org")
         token = auth.create_api_token(session, user)
     work_one(db)
-    monkeypatch.setattr(routes, "UPLOADS_PER_10_MIN", 10**6)  # the fuzzer uploads hundreds of times
+    monkeypatch.setattr(submissions, "UPLOADS_PER_10_MIN", 10**6)  # the fuzzer uploads hundreds of times
     with LiveServer(create_challenge_app(db), log_level="warning") as server:
         result = subprocess.run(
             [str(executable if executable.exists() else shutil.which("schemathesis")), "run",

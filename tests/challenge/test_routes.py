@@ -107,10 +107,16 @@ def test_another_users_submission_is_hidden(client, challenge_db, tmp_path):
 
 
 def test_teammates_share_submissions(client, tmp_path):
+    sign_up(client, "grace")
+    client.post("/logout", data={"csrf_token": csrf(client)})
     sign_up(client, "frank", team="lab-a")
     location = upload(client, predictions_zip(tmp_path)).headers["location"]
+    client.post("/account/team/invite", data={"user": "grace", "csrf_token": csrf(client)})
     client.post("/logout", data={"csrf_token": csrf(client)})
-    sign_up(client, "grace", team="lab-a")
+    log_in(client, "grace")
+    assert client.get(location).status_code == 404
+    invitation = client.get("/account").text.split('name="invitation" value="')[1].split('"')[0]
+    client.post("/account/team/accept", data={"invitation": invitation, "csrf_token": csrf(client)})
     assert client.get(location).status_code == 200
 
 
@@ -476,3 +482,42 @@ def test_admin_replaces_the_truth_and_rescores(client, challenge_db, tmp_path):
     assert bad.status_code == 400 and "truth archive" in bad.text
     assert client.post("/admin/phases/nope/truth", data={"csrf_token": csrf(client)},
                        files={"truth": ("t.zip", _truth_zip(tmp_path, "t3"), "application/zip")}).status_code == 404
+
+
+def test_password_change_and_token_revocation_pages(client):
+    sign_up(client, "wes")
+    token = _token(client)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/me", headers=headers).status_code == 200
+    page = client.get("/account").text
+    token_id = re.search(r'/account/tokens/(\d+)/revoke', page).group(1)
+    assert token not in page  # listed by label and date, never the token
+    client.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": csrf(client)})
+    assert client.get("/api/me", headers=headers).status_code == 401
+    wrong = client.post("/account/password", data={"old_password": "not it at all", "new_password": "x" * 12,
+                                                   "csrf_token": csrf(client)})
+    assert wrong.status_code == 400 and "current password is wrong" in wrong.text
+    client.post("/account/password", data={"old_password": "correct horse battery", "new_password": "a brand new one",
+                                           "csrf_token": csrf(client)})
+    client.post("/logout", data={"csrf_token": csrf(client)})
+    assert client.post("/login", data={"login": "wes", "password": "a brand new one", "csrf_token": csrf(client)},
+                       follow_redirects=False).status_code == 303
+
+
+def test_participants_see_the_expected_case_ids(client, tmp_path):
+    page = client.get("/phases/test").text
+    assert all(f"sub-{s}_ses-1" in page for s in ("r001s001", "r001s002", "r001s003"))
+    phases = client.get("/api/phases").json()
+    assert phases[0]["case_ids"] == ["sub-r001s001_ses-1", "sub-r001s002_ses-1", "sub-r001s003_ses-1"]
+
+
+def test_per_case_chart_shows_predicted_not_true_volumes(client, challenge_db, tmp_path):
+    from tests.challenge.conftest import truth_array
+
+    sign_up(client, "xan")
+    location = upload(client, predictions_zip(tmp_path, 1, ["r001s001"])).headers["location"]
+    work_one(challenge_db)
+    page = client.get(location).text
+    assert "your predicted lesion volume" in page and "true lesion volume" not in page
+    true_volume = int(truth_array("r001s002").sum())
+    assert f">{true_volume}<" not in page and "truth_volume" not in page

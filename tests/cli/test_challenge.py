@@ -41,7 +41,7 @@ def test_init_token_submit_worker_rescore(tmp_path, capsys):
         assert "submission 1: scored" in out and "dice:" in out and "sub-r001s003_ses-1" in out
         assert main(["challenge", "submit", server.url, str(preds), "--token", "lk_wrong", "--phase", "test",
                      "--method", "m", "--description", "d", "--code-url", "https://example.org"]) == 1
-        assert "upload refused (401)" in capsys.readouterr().out
+        assert "upload refused (401)" in capsys.readouterr().err
     stop.set()
     worker.join(30)
     assert main(["challenge", "rescore", db, "--phase", "test"]) == 0
@@ -98,7 +98,10 @@ def test_init_refuses_bad_input(tmp_path, capsys):
     assert main(["challenge", "init", db, "--phase", "test", "--truth", str(empty)]) == 3
     assert main(["challenge", "init", db, "--phase", "Bad Name", "--truth", str(write_truth(tmp_path / "t"))]) == 2
     assert main(["challenge", "init", db, "--phase", "test", "--truth", str(tmp_path / "t"), "--admin", "x"]) == 2
-    assert "--admin needs --admin-email" in capsys.readouterr().out
+    assert "--admin needs --admin-email" in capsys.readouterr().err
+    past = ["--closes", "2020-01-01T00:00"]
+    assert main(["challenge", "init", db, "--phase", "test", "--truth", str(tmp_path / "t"), *past]) == 2
+    assert "closing date 2020-01-01 00:00 UTC is in the past" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("extra", "message"), [
@@ -119,7 +122,7 @@ def test_missing_server_extra_exits_2(monkeypatch, capsys, tmp_path):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "fastapi" else real(name, *a))
     assert main(["challenge", "worker", str(tmp_path / "c.db")]) == 2
-    assert "lesionkit[server]" in capsys.readouterr().out
+    assert "lesionkit[server]" in capsys.readouterr().err
 
 
 def test_help_lists_challenge(capsys):
@@ -130,4 +133,28 @@ def test_help_lists_challenge(capsys):
 
 def test_serve_on_an_empty_database_exits_2(tmp_path, capsys):
     assert main(["challenge", "serve", str(tmp_path / "empty.db")]) == 2
-    assert "lesionkit challenge init" in capsys.readouterr().out
+    assert "lesionkit challenge init" in capsys.readouterr().err
+    (tmp_path / "other.db").write_bytes(b"")
+    assert main(["challenge", "serve", str(tmp_path / "other.db")]) == 2
+    assert "other.db: holds no challenge" in capsys.readouterr().err
+
+
+def test_token_and_password_reset(tmp_path, capsys):
+    db = str(tmp_path / "c.db")
+    assert main(["challenge", "init", db, "--phase", "test", "--truth", str(write_truth(tmp_path / "t")), "--admin",
+                 "org", "--admin-email", "org@example.org", "--job-seconds", "30", "--user-quota-gib", "1"]) == 0
+    capsys.readouterr()
+    assert main(["challenge", "token", db, "--user", "nobody"]) == 2
+    assert "no user 'nobody'" in capsys.readouterr().err
+    assert main(["challenge", "password", db, "--user", "org"]) == 0
+    new = capsys.readouterr().out.rsplit(": ", 1)[1].strip()
+    from lesionkit.challenge.phases import get_challenge
+    from lesionkit.web import auth
+    from lesionkit.web.database import Database
+
+    database = Database(db)
+    with database.write() as session:
+        assert auth.authenticate(session, "org", new, "cli").name == "org"
+        challenge = get_challenge(session)
+        assert (challenge.job_seconds, challenge.user_quota_bytes) == (30.0, 2**30)
+    database.dispose()

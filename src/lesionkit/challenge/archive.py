@@ -1,8 +1,12 @@
 """Submission archives: streaming extraction with limits, and NIfTI checks that read the header first.
 
-:func:`extract_archive` unpacks a ``.zip`` or ``.tar.gz`` member by member, counting the bytes it really
-writes (declared sizes can lie), and refuses — naming the member — absolute paths, ``..``, symlinks, hard
-links, devices, too many members and more unpacked bytes than the cap. :func:`read_mask` parses the 348-byte
+:func:`extract_archive` refuses what it will refuse before writing it: a zip's member count and central
+directory size are read from its end record before the directory is parsed (a million entries would take
+hundreds of MB as Python objects), every member's declared size is checked against the per-member and total
+caps before a byte of it is written (zip central directory, tar header), and the bytes really written are
+counted as they stream (declared sizes can lie). It also refuses — naming the member — absolute paths, ``..``,
+symlinks, hard links and devices; members whose names the caller does not want (``only_suffixes``) are listed
+but never written. :func:`read_mask` parses the 348-byte
 NIfTI-1 header out of the (gzip) stream before any voxel is decompressed: the dimensions must be the phase's
 grid (a 400-byte header may claim 18 GB), the dtype a plain number type and ``vox_offset`` sane; only then is
 exactly the claimed data read, and it must be finite and 0/1. Messages name the file and never the truth.
@@ -13,6 +17,7 @@ from __future__ import annotations
 import gzip
 import shutil
 import stat
+import struct
 import tarfile
 import zipfile
 import zlib
@@ -43,6 +48,13 @@ class ArchiveLimits:
 
     max_unpacked_bytes: int = 2 * 2**30
     max_members: int = 2000
+    max_member_bytes: int | None = None
+    """Largest declared size of one member (a submission: one mask on the phase grid as float64)."""
+    only_suffixes: tuple[str, ...] | None = None
+    """Write only members whose names end so (others are listed, not written); None: write every file."""
+
+    def wants(self, name: str) -> bool:
+        return self.only_suffixes is None or name.lower().endswith(self.only_suffixes)
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,16 @@ class _Budget:
         if self.members > self.limits.max_members:
             raise InvalidInputError(name, f"archive has more than {self.limits.max_members} members")
 
+    def declared(self, size: int, name: str, written: bool = True) -> None:
+        """Refuse a member by its declared size, before anything of it is written (a member that will not be
+        written is still refused past the per-member cap: nothing that size belongs in a submission)."""
+        cap = self.limits.max_member_bytes
+        if cap is not None and size > cap:
+            raise InvalidInputError(name, f"archive member declares {size} bytes, more than a mask can take ({cap})")
+        if written and self.bytes + size > self.limits.max_unpacked_bytes:
+            limit = self.limits.max_unpacked_bytes
+            raise InvalidInputError(name, f"archive unpacks to more than {limit} bytes (limit)")
+
     def copy(self, source, target: Path, name: str) -> None:  # noqa: ANN001
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
@@ -109,9 +131,12 @@ def _extract_zip(archive: zipfile.ZipFile, dest: Path, budget: _Budget) -> list[
             continue
         if info.flag_bits & 0x1:
             raise InvalidInputError(info.filename, "archive member is encrypted")
+        names.append(str(rel))
+        budget.declared(info.file_size, info.filename, budget.limits.wants(info.filename))
+        if not budget.limits.wants(info.filename):
+            continue
         with archive.open(info) as source:
             budget.copy(source, dest / rel, info.filename)
-        names.append(str(rel))
     return names
 
 
@@ -128,10 +153,54 @@ def _extract_tar(archive: tarfile.TarFile, dest: Path, budget: _Budget) -> list[
             continue
         if not member.isfile():
             raise InvalidInputError(member.name, "archive member is not a regular file")
-        source = archive.extractfile(member)
-        budget.copy(source, dest / rel, member.name)
         names.append(str(rel))
+        budget.declared(member.size, member.name, budget.limits.wants(member.name))
+        if not budget.limits.wants(member.name):
+            continue
+        budget.copy(archive.extractfile(member), dest / rel, member.name)
     return names
+
+
+#: Bytes one central-directory entry may take (46-byte record, a 400-character name, extras and comment).
+_MAX_ENTRY_BYTES = 46 + 400 + 2 * 1024
+_EOCD, _EOCD64, _LOCATOR64 = b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07"
+
+
+def _zip_directory_size(source: Path | BinaryIO) -> tuple[int, int]:
+    """(entries, central directory bytes) as a zip's end record declares them (ZIP64 included), read from the
+    last 64 KiB without parsing the directory."""
+    handle = source.open("rb") if isinstance(source, Path) else source
+    try:
+        end = handle.seek(0, 2)
+        handle.seek(max(0, end - (1 << 16) - 22))
+        tail = handle.read()
+        at = tail.rfind(_EOCD)
+        if at < 0 or len(tail) < at + 22:
+            raise zipfile.BadZipFile("no end record")
+        entries, size = struct.unpack("<xxxxxxxxxxHI", tail[at:at + 16])
+        locator = tail.rfind(_LOCATOR64, 0, at)
+        if locator >= 0 and (entries == 0xFFFF or size == 0xFFFFFFFF):
+            (offset,) = struct.unpack("<Q", tail[locator + 8:locator + 16])
+            handle.seek(offset)
+            record = handle.read(56)
+            if record[:4] != _EOCD64:
+                raise zipfile.BadZipFile("bad ZIP64 end record")
+            entries, size = struct.unpack("<QQ", record[32:48])
+        return int(entries), int(size)
+    finally:
+        if isinstance(source, Path):
+            handle.close()
+        else:
+            handle.seek(0)
+
+
+def _check_zip_directory(source: Path | BinaryIO, limits: ArchiveLimits, display_name: str) -> None:
+    entries, size = _zip_directory_size(source)
+    if entries > limits.max_members:
+        raise InvalidInputError(display_name, f"archive has more than {limits.max_members} members ({entries})")
+    if size > limits.max_members * _MAX_ENTRY_BYTES:
+        raise InvalidInputError(display_name, f"archive's central directory ({size} bytes) is larger than "
+                                              f"{limits.max_members} members can need")
 
 
 def extract_archive(archive: Path | str | BinaryIO, dest: Path | str, limits: ArchiveLimits = ArchiveLimits(),
@@ -148,10 +217,11 @@ def extract_archive(archive: Path | str | BinaryIO, dest: Path | str, limits: Ar
     budget = _Budget(limits)
     try:
         if zipfile.is_zipfile(source):
+            _check_zip_directory(source, limits, display_name)
             with zipfile.ZipFile(source) as zf:
                 declared = 0
                 for info in zf.infolist():  # refuse early when the directory already says so
-                    declared += info.file_size
+                    declared += info.file_size if limits.wants(info.filename) else 0
                     if declared > limits.max_unpacked_bytes:
                         raise InvalidInputError(info.filename, f"archive unpacks to more than "
                                                                f"{limits.max_unpacked_bytes} bytes (limit)")

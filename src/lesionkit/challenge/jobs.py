@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from lesionkit.challenge.tables import Job, Phase, Submission
+from lesionkit.challenge.storage import uploads_folder
+from lesionkit.challenge.tables import Challenge, Job, Phase, Submission
 from lesionkit.web.database import Database
 from lesionkit.web.tables import utcnow
 
-__all__ = ["LeaseLost", "claim_job", "enqueue", "fail_job", "heartbeat", "hold_job", "pending_jobs", "rescore_phase"]
+__all__ = ["LeaseLost", "claim_job", "discard_upload", "enqueue", "fail_job", "heartbeat", "hold_job", "pending_jobs",
+           "rescore_phase"]
 
 log = logging.getLogger("lesionkit.challenge")
 DEFAULT_MAX_ATTEMPTS = 3
@@ -40,6 +43,7 @@ def enqueue(session: Session, submission: Submission, max_attempts: int = DEFAUL
 def claim_job(db: Database, worker: str, lease_seconds: float = 60.0) -> int | None:
     """Take the oldest claimable job (queued, or running with an expired lease); returns its id or None."""
     while True:
+        discarded: Path | None = None
         with db.write() as session:
             now = utcnow()
             job = session.scalar(
@@ -52,20 +56,20 @@ def claim_job(db: Database, worker: str, lease_seconds: float = 60.0) -> int | N
             if job is None:
                 return None
             submission = session.get(Submission, job.submission_id)
-            if job.attempts >= job.max_attempts:
-                reason = f"scoring gave up after {job.attempts} attempts (the worker was lost each time)"
-                if job.error:
-                    reason += f"; last error: {job.error}"
-                _finish_failed(job, submission, reason, now)
-                log.warning("job %d failed: %s", job.id, reason)
-                continue
-            job.attempts += 1
-            job.status, job.worker = "running", worker
-            job.heartbeat_at, job.lease_expires_at = now, now + dt.timedelta(seconds=lease_seconds)
-            submission.status = "scoring"
-            log.info("job %d (submission %d) claimed by %s, attempt %d", job.id, job.submission_id, worker,
-                     job.attempts)
-            return job.id
+            if job.attempts < job.max_attempts:
+                job.attempts += 1
+                job.status, job.worker = "running", worker
+                job.heartbeat_at, job.lease_expires_at = now, now + dt.timedelta(seconds=lease_seconds)
+                submission.status = "scoring"
+                log.info("job %d (submission %d) claimed by %s, attempt %d", job.id, job.submission_id, worker,
+                         job.attempts)
+                return job.id
+            reason = f"scoring gave up after {job.attempts} attempts (the worker was lost each time)"
+            if job.error:
+                reason += f"; last error: {job.error}"
+            discarded = _finish_failed(session, job, submission, reason, now)
+            log.warning("job %d failed: %s", job.id, reason)
+        discarded.unlink(missing_ok=True)  # after the commit: a rolled-back failure keeps its upload
 
 
 def pending_jobs(db: Database) -> int:
@@ -95,13 +99,27 @@ def hold_job(session: Session, job_id: int, worker: str) -> Job:
     return job
 
 
-def _finish_failed(job: Job, submission: Submission, reason: str, now: dt.datetime) -> None:
+def discard_upload(session: Session, submission: Submission) -> Path:
+    """Inside a write transaction: mark a judged (invalid or failed) submission's archive as gone and return its
+    path, for the caller to delete once the transaction has committed."""
+    submission.stored_bytes = 0
+    storage = session.scalar(select(Challenge.storage))
+    return uploads_folder(storage) / submission.archive_name
+
+
+def _finish_failed(session: Session, job: Job, submission: Submission, reason: str, now: dt.datetime) -> Path:
+    from lesionkit.challenge.teams import bump_scores
+
     job.status, job.error, job.finished_at, job.lease_expires_at = "failed", reason, now, None
     submission.status, submission.error = "failed", reason
+    bump_scores(session)  # a failed rescore leaves the leaderboards
+    return discard_upload(session, submission)
 
 
 def fail_job(db: Database, job_id: int, worker: str, reason: str, retry: bool = True) -> None:
-    """Record a scoring error: back to the queue while attempts remain (when ``retry``), else failed."""
+    """Record a scoring error: back to the queue while attempts remain (when ``retry``), else failed (and the
+    upload deleted)."""
+    discarded = None
     with db.write() as session:
         job = hold_job(session, job_id, worker)
         submission = session.get(Submission, job.submission_id)
@@ -110,11 +128,14 @@ def fail_job(db: Database, job_id: int, worker: str, reason: str, retry: bool = 
             job.status, job.worker, job.lease_expires_at = "queued", None, None
             submission.status = "queued"
         else:
-            _finish_failed(job, submission, reason, utcnow())
+            discarded = _finish_failed(session, job, submission, reason, utcnow())
+    if discarded is not None:
+        discarded.unlink(missing_ok=True)
 
 
 def rescore_phase(db: Database, phase_name: str) -> int:
-    """Queue every finished submission of a phase again (after a truth or scorer change); returns the count."""
+    """Queue every finished submission of a phase whose upload is still stored (invalid and failed ones are
+    deleted when judged) again, after a truth or scorer change; returns the count."""
     with db.write() as session:
         phase = session.scalar(select(Phase).where(Phase.name == phase_name))
         if phase is None:
@@ -122,7 +143,7 @@ def rescore_phase(db: Database, phase_name: str) -> int:
         pending = select(Job.submission_id).where(Job.status.in_(("queued", "running")))
         subs = session.scalars(
             select(Submission).where(Submission.phase_id == phase.id, Submission.status.in_(("scored", "failed",
-                                     "invalid")), Submission.id.not_in(pending))
+                                     "invalid")), Submission.stored_bytes > 0, Submission.id.not_in(pending))
         ).all()
         for submission in subs:
             enqueue(session, submission)

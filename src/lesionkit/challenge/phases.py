@@ -27,16 +27,23 @@ from lesionkit.web.tables import User, utcnow
 __all__ = [
     "PhaseSettings",
     "add_phase",
+    "configure_challenge",
     "get_challenge",
     "get_phase",
     "is_open",
     "leaderboard_visible",
     "per_case_visible",
+    "shown_figure",
+    "shown_metrics",
     "replace_truth",
+    "replace_truth_and_rescore",
     "update_phase",
 ]
 
 log = logging.getLogger("lesionkit.challenge")
+#: A hidden phase's defaults: submissions per person and per team in all, significant digits shown.
+HIDDEN_MAX_TOTAL = 10
+HIDDEN_DIGITS = 3
 _PHASE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
@@ -55,6 +62,16 @@ class PhaseSettings:
     """None: shown unless the phase is hidden (grand-challenge issue 547: per-case scores leak the truth)."""
     max_submissions: int = 5
     window_hours: float = 24.0
+    max_total: int | None = None
+    """All-time cap per person and per team; None: none on an open phase, :data:`HIDDEN_MAX_TOTAL` on a hidden one
+    (0 means no cap on a hidden phase)."""
+    max_failed: int = 10
+    """All-time cap on invalid and failed submissions per person and per team."""
+    shown_metrics: list[str] | None = None
+    """Metrics participants see; None: all on an open phase, the ranking metrics on a hidden one."""
+    significant_digits: int | None = None
+    """Shown figures' significant digits; None: full on an open phase, :data:`HIDDEN_DIGITS` on a hidden one
+    (0 means full precision on a hidden phase)."""
     weight: float | None = None
     """Weight in the combined ranking; None: 4 for a hidden phase (as ATLAS and ISLES'22), else 1."""
     metrics: list[str] = field(default_factory=lambda: list(ATLAS_RANKING_METRICS))
@@ -63,7 +80,17 @@ class PhaseSettings:
     max_unpacked_bytes: int = 2 * 2**30
     max_members: int = 2000
 
-    def check(self) -> None:
+    def check(self, new: bool = False) -> None:
+        """ValueError naming the first bad setting; ``new``: a phase being created (it must not be closed)."""
+        if new and self.closes_at is not None and self.closes_at <= utcnow():
+            raise ValueError(f"closing date {self.closes_at:%Y-%m-%d %H:%M} UTC is in the past")
+        for name in ("max_total", "max_failed", "significant_digits"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name.replace('_', ' ')} must not be negative")
+        unknown_shown = set(self.shown_metrics or []) - set(METRIC_KEYS)
+        if unknown_shown:
+            raise ValueError(f"unknown shown metrics {sorted(unknown_shown)}; choose from {', '.join(METRIC_KEYS)}")
         if self.entry_policy not in ("best", "latest"):
             raise ValueError("entry policy must be 'best' or 'latest'")
         unknown = set(self.metrics) - set(METRIC_KEYS)
@@ -85,6 +112,21 @@ def get_challenge(session: Session) -> Challenge:
     if challenge is None:
         raise LookupError("this database holds no challenge; run `lesionkit challenge init` first")
     return challenge
+
+
+def configure_challenge(db: Database, user_quota_bytes: int | None = None, total_quota_bytes: int | None = None,
+                        job_seconds: float | None = None) -> None:
+    """Set the challenge-wide storage quotas and the scoring time limit per job (None: leave as it is)."""
+    for name, value in (("user_quota_bytes", user_quota_bytes), ("total_quota_bytes", total_quota_bytes),
+                        ("job_seconds", job_seconds)):
+        if value is not None and value <= 0:
+            raise ValueError(f"{name.replace('_', ' ')} must be positive")
+    with db.write() as session:
+        challenge = get_challenge(session)
+        for name, value in (("user_quota_bytes", user_quota_bytes), ("total_quota_bytes", total_quota_bytes),
+                            ("job_seconds", job_seconds)):
+            if value is not None:
+                setattr(challenge, name, value)
 
 
 def get_phase(session: Session, name: str) -> Phase | None:
@@ -199,7 +241,7 @@ def add_phase(db: Database, name: str, truth: Path | str | BinaryIO, settings: P
     storage first, then the phase is recorded in one short transaction (the copies are removed if that fails).
     """
     settings = settings or PhaseSettings()
-    settings.check()
+    settings.check(new=True)
     if not _PHASE_NAME.match(name):
         raise ValueError("phase name: lower-case letters, digits, '-' or '_' (at most 40)")
     with db.read() as session:
@@ -239,6 +281,15 @@ def _apply(phase: Phase, settings: PhaseSettings, parent: Phase | None) -> None:
     phase.leaderboard_now = (not settings.hidden) if settings.leaderboard_now is None else settings.leaderboard_now
     phase.show_per_case = (not settings.hidden) if settings.show_per_case is None else settings.show_per_case
     phase.max_submissions, phase.window_hours = settings.max_submissions, settings.window_hours
+    hidden = settings.hidden
+    total = settings.max_total if settings.max_total is not None else (HIDDEN_MAX_TOTAL if hidden else 0)
+    phase.max_total = total or None
+    phase.max_failed = settings.max_failed
+    phase.shown_metrics = list(settings.shown_metrics) if settings.shown_metrics else (
+        list(settings.metrics) if hidden else None)
+    digits = settings.significant_digits
+    digits = digits if digits is not None else (HIDDEN_DIGITS if hidden else 0)
+    phase.significant_digits = digits or None
     phase.weight = (4.0 if settings.hidden else 1.0) if settings.weight is None else settings.weight
     phase.metrics, phase.entry_policy = list(settings.metrics), settings.entry_policy
     phase.max_upload_bytes, phase.max_unpacked_bytes = settings.max_upload_bytes, settings.max_unpacked_bytes
@@ -265,6 +316,9 @@ def settings_of(phase: Phase) -> PhaseSettings:
         parent=phase.parent.name if phase.parent is not None else None, hidden=phase.hidden,
         leaderboard_now=phase.leaderboard_now, show_per_case=phase.show_per_case,
         max_submissions=phase.max_submissions, window_hours=phase.window_hours, weight=phase.weight,
+        max_total=phase.max_total or 0, max_failed=phase.max_failed,
+        shown_metrics=list(phase.shown_metrics) if phase.shown_metrics else None,
+        significant_digits=phase.significant_digits or 0,
         metrics=list(phase.metrics), entry_policy=phase.entry_policy, max_upload_bytes=phase.max_upload_bytes,
         max_unpacked_bytes=phase.max_unpacked_bytes, max_members=phase.max_members,
     )
@@ -300,6 +354,14 @@ def replace_truth(db: Database, name: str, truth: Path | str | BinaryIO) -> None
         path.unlink(missing_ok=True)
 
 
+def replace_truth_and_rescore(db: Database, name: str, truth: Path | str | BinaryIO) -> int:
+    """:func:`replace_truth`, then every stored submission of the phase queued again; returns how many."""
+    from lesionkit.challenge.jobs import rescore_phase
+
+    replace_truth(db, name, truth)
+    return rescore_phase(db, name)
+
+
 def is_open(phase: Phase, now: dt.datetime | None = None) -> bool:
     now = now or utcnow()
     return (phase.opens_at is None or phase.opens_at <= now) and (phase.closes_at is None or now < phase.closes_at)
@@ -315,3 +377,20 @@ def leaderboard_visible(phase: Phase, user: User | None, now: dt.datetime | None
 
 def per_case_visible(phase: Phase, user: User | None) -> bool:
     return (user is not None and user.is_admin) or phase.show_per_case
+
+
+def shown_metrics(phase: Phase, user: User | None) -> list[str]:
+    """The metrics ``user`` sees of this phase's scores (organisers: all)."""
+    if (user is not None and user.is_admin) or not phase.shown_metrics:
+        return list(METRIC_KEYS)
+    return [k for k in METRIC_KEYS if k in phase.shown_metrics]
+
+
+def shown_figure(phase: Phase, user: User | None, value: float | str | None) -> float | str | None:
+    """``value`` as ``user`` may see it: rounded to the phase's significant digits (organisers: exact)."""
+    digits = None if (user is not None and user.is_admin) else phase.significant_digits
+    if digits is None or not isinstance(value, float | int) or isinstance(value, bool) or value == 0:
+        return value
+    if not np.isfinite(value):
+        return value
+    return float(f"{value:.{digits}g}")

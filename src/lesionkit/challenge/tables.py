@@ -17,8 +17,12 @@ from lesionkit.web.tables import Team, User, utcnow
 
 __all__ = ["CaseResult", "Challenge", "Job", "Phase", "Submission", "TruthCase"]
 
-#: Submission states; only ``scored`` counts towards limits and leaderboards.
+#: Submission states: queued/scoring/scored count towards the submission limits, invalid/failed towards the
+#: separate failure cap; only scored ones reach leaderboards.
 SUBMISSION_STATES = ("queued", "scoring", "scored", "invalid", "failed")
+DEFAULT_USER_QUOTA = 5 * 2**30
+DEFAULT_TOTAL_QUOTA = 200 * 2**30
+DEFAULT_JOB_SECONDS = 600.0
 
 
 class Challenge(Base):
@@ -29,6 +33,17 @@ class Challenge(Base):
     storage: Mapped[str] = mapped_column(Text)
     """Folder holding uploads and the hidden truth (absolute path on the server)."""
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    user_quota_bytes: Mapped[int] = mapped_column(BigInteger, default=DEFAULT_USER_QUOTA,
+                                                  server_default=str(DEFAULT_USER_QUOTA))
+    """Upload bytes one person may keep in storage (scored archives are kept for rescoring)."""
+    total_quota_bytes: Mapped[int] = mapped_column(BigInteger, default=DEFAULT_TOTAL_QUOTA,
+                                                   server_default=str(DEFAULT_TOTAL_QUOTA))
+    """Upload bytes all participants together may keep in storage."""
+    job_seconds: Mapped[float] = mapped_column(Float, default=DEFAULT_JOB_SECONDS,
+                                               server_default=str(DEFAULT_JOB_SECONDS))
+    """Scoring time limit of one submission; past it the job fails with the reason."""
+    scores_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Bumped whenever a leaderboard's input changes (a submission scored, a team merged): the cache key."""
 
 
 class Phase(Base):
@@ -45,7 +60,16 @@ class Phase(Base):
     leaderboard_now: Mapped[bool] = mapped_column(Boolean, default=True)
     show_per_case: Mapped[bool] = mapped_column(Boolean, default=True)
     max_submissions: Mapped[int] = mapped_column(Integer, default=5)
+    """Per rolling window, counted per person and per team (both must have room)."""
     window_hours: Mapped[float] = mapped_column(Float, default=24.0)
+    max_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """All-time cap per person and per team (None: none); hidden phases get one by default."""
+    max_failed: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    """All-time cap on invalid and failed submissions per person and per team (they are not free)."""
+    shown_metrics: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    """Metrics participants see (None: every metric; hidden phases default to the ranking metrics)."""
+    significant_digits: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Shown figures rounded to this many significant digits (None: full precision; hidden phases: 3)."""
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     metrics: Mapped[list] = mapped_column(JSON, default=lambda: list(ATLAS_RANKING_METRICS))
     entry_policy: Mapped[str] = mapped_column(String(10), default="best")
@@ -86,6 +110,8 @@ class Submission(Base):
     code_url: Mapped[str] = mapped_column(String(500))
     archive_name: Mapped[str] = mapped_column(String(80))
     upload_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Bytes of the archive still in storage (0 once an invalid or failed upload is deleted): the quota's count."""
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     status: Mapped[str] = mapped_column(String(10), default="queued", index=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

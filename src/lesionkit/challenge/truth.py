@@ -13,7 +13,6 @@ storage that is removed afterwards.
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import BinaryIO
 import numpy as np
 
 from lesionkit.challenge.archive import ArchiveLimits, extract_archive, relative_error, remove_tree
+from lesionkit.challenge.storage import scratch_folder
 from lesionkit.core import bounding_box
 from lesionkit.io import InvalidInputError, atomic_path, check_nifti_size, load_case_mask
 from lesionkit.io.cohort import Case
@@ -62,7 +62,7 @@ def unpacked_truth(archive: Path | str | BinaryIO, storage: Path | str) -> Itera
     header is checked (:func:`lesionkit.io.check_nifti_size`) before anything reads its data. Every
     :class:`~lesionkit.io.InvalidInputError` raised inside the block names paths inside the archive only.
     """
-    scratch = Path(tempfile.mkdtemp(prefix="truth-unpack-", dir=storage))
+    scratch = scratch_folder(storage)
     try:
         files = extract_archive(archive, scratch, TRUTH_ARCHIVE_LIMITS, display_name="truth archive")
         for name in files:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from lesionkit.challenge.jobs import LeaseLost, claim_job, fail_job, heartbeat, pending_jobs
 from lesionkit.challenge.scoring import score_job
+from lesionkit.challenge.storage import clean_database_storage
 from lesionkit.web.database import Database, database_url
 
 if TYPE_CHECKING:
@@ -41,8 +42,10 @@ def worker_name(tag: str | None = None) -> str:
     return f"{name}/{tag}" if tag else name
 
 
-def work_one(db: Database, worker: str | None = None, lease_seconds: float = 60.0) -> str | None:
-    """Claim and score one job; returns the submission's new status, or None when the queue is empty."""
+def work_one(db: Database, worker: str | None = None, lease_seconds: float = 60.0,
+             time_limit: float | None = None) -> str | None:
+    """Claim and score one job (within ``time_limit`` seconds, default the challenge's); returns the submission's
+    new status, or None when the queue is empty."""
     worker = worker or worker_name()
     job_id = claim_job(db, worker, lease_seconds)
     if job_id is None:
@@ -60,7 +63,7 @@ def work_one(db: Database, worker: str | None = None, lease_seconds: float = 60.
     thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
     thread.start()
     try:
-        return score_job(db, job_id, worker)
+        return score_job(db, job_id, worker, time_limit)
     except LeaseLost:
         log.warning("job %d: lease lost, result discarded", job_id)
         return "lost"
@@ -75,20 +78,23 @@ def work_one(db: Database, worker: str | None = None, lease_seconds: float = 60.
 
 
 def run_worker(db: Database, lease_seconds: float = 60.0, poll_seconds: float = 1.0, once: bool = False,
-               idle_exit: float | None = None, stop=None, name: str | None = None) -> int:  # noqa: ANN001
+               idle_exit: float | None = None, stop=None, name: str | None = None,  # noqa: ANN001
+               time_limit: float | None = None) -> int:
     """Process jobs until interrupted; returns the number of jobs processed.
 
     ``once``: stop when the queue is drained, i.e. nothing is queued and no job is running (a job held by a
     worker that died is waited for until its lease expires, then taken over). ``idle_exit``: stop after that
     many idle seconds. ``stop``: stop between jobs once it is set (a :class:`threading.Event`, or anything with
     ``is_set()`` and ``wait(timeout)`` such as a :class:`distributed.Event`). ``name``: the worker's name in the
-    job table (default ``host:pid``).
+    job table (default ``host:pid``). ``time_limit``: seconds per job (default: the challenge's setting).
+    Starting, it removes what killed workers and servers left in storage (:func:`clean_database_storage`).
     """
     worker = name or worker_name()
     done, idle_since = 0, time.monotonic()
+    clean_database_storage(db)
     log.info("worker %s started", worker)
     while stop is None or not stop.is_set():
-        status = work_one(db, worker, lease_seconds)
+        status = work_one(db, worker, lease_seconds, time_limit)
         if status is not None:
             done += 1
             idle_since = time.monotonic()
@@ -105,14 +111,14 @@ def run_worker(db: Database, lease_seconds: float = 60.0, poll_seconds: float = 
 
 
 def _scoring_loop(index: int, db: str, stop_event: str, lease_seconds: float, poll_seconds: float,
-                  once: bool) -> int:
+                  once: bool, time_limit: float | None = None) -> int:
     """One Dask task: a :func:`run_worker` loop in the worker process, until ``stop_event`` is set."""
     from distributed import Event
 
     database = Database(db)
     try:
         return run_worker(database, lease_seconds, poll_seconds, once=once, stop=Event(stop_event),
-                          name=worker_name(f"dask-{index}-{uuid.uuid4().hex[:6]}"))
+                          name=worker_name(f"dask-{index}-{uuid.uuid4().hex[:6]}"), time_limit=time_limit)
     finally:
         database.dispose()
 
@@ -128,7 +134,7 @@ def _slots(client) -> int:  # noqa: ANN001
 
 
 def run_workers(db: str, spec: ClusterSpec, lease_seconds: float = 60.0, poll_seconds: float = 1.0,
-                once: bool = False) -> int:
+                once: bool = False, time_limit: float | None = None) -> int:
     """Scoring loops where ``spec`` says: here (the default spec: one :func:`run_worker`) or one per worker slot of
     a Dask cluster (see the module docstring). Returns the number of jobs processed.
 
@@ -144,7 +150,7 @@ def run_workers(db: str, spec: ClusterSpec, lease_seconds: float = 60.0, poll_se
         if client is None:
             database = Database(url)
             try:
-                return run_worker(database, lease_seconds, poll_seconds, once=once)
+                return run_worker(database, lease_seconds, poll_seconds, once=once, time_limit=time_limit)
             finally:
                 database.dispose()
         from distributed import Event, as_completed, wait
@@ -155,7 +161,8 @@ def run_workers(db: str, spec: ClusterSpec, lease_seconds: float = 60.0, poll_se
         keys = [f"lesionkit-scoring-{index}-{token}" for index in range(slots)]
         futures = client.map(_scoring_loop, range(slots), key=keys, pure=False, retries=spec.retries,
                              resources={RESOURCE: 1} if spec.needs_resource else None, db=url,
-                             stop_event=stop.name, lease_seconds=lease_seconds, poll_seconds=poll_seconds, once=once)
+                             stop_event=stop.name, lease_seconds=lease_seconds, poll_seconds=poll_seconds, once=once,
+                             time_limit=time_limit)
         log.info("%d scoring loops started on the Dask cluster", slots)
         done, failed = 0, []
         try:

@@ -1,9 +1,12 @@
-"""``lesionkit challenge init|serve|worker|token|submit|rescore``: host a lesion-segmentation challenge."""
+"""``lesionkit challenge init|serve|worker|token|password|submit|rescore``: host a lesion-segmentation challenge.
+
+Errors are one line on stderr; exit 2 for bad arguments, 3 for invalid input (DESIGN.md)."""
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import sys
 
 from lesionkit.cli._batch import add_batch_arguments
 
@@ -19,37 +22,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    init = sub.add_parser("init", help="create the challenge database, or add a phase to it",
-                          description="Create DB (or upgrade it) and add phase NAME whose hidden truth (lesion masks "
-                          "in any layout `lesionkit evaluate` reads, as a folder or a .zip/.tar.gz of one) is copied "
-                          "from TRUTH into server storage.")
-    init.add_argument("db", metavar="DB")
-    init.add_argument("--name", help="challenge name (first init)")
-    init.add_argument("--phase", required=True, metavar="NAME", help="phase name (lower case, e.g. test)")
-    init.add_argument("--truth", required=True, metavar="DIR|ARCHIVE",
-                      help="true lesion masks of the phase: a folder, or a .zip/.tar.gz of one")
-    init.add_argument("--images", metavar="DIR", help="public T1w test images offered for download")
-    init.add_argument("--storage", metavar="DIR", help="server storage (default: DB path + '.files')")
-    init.add_argument("--title", default="", help="phase title shown on pages")
-    init.add_argument("--hidden", action="store_true", help="hidden phase: leaderboard after close, per-case "
-                      "results withheld, weight 4 in the combined ranking (unless set)")
-    init.add_argument("--parent", metavar="PHASE", help="phase a team must have a scored submission in first")
-    init.add_argument("--opens", metavar="ISO", help="opening date-time (UTC)")
-    init.add_argument("--closes", metavar="ISO", help="closing date-time (UTC)")
-    init.add_argument("--limit", type=int, default=5, help="submissions per window and team (default 5)")
-    init.add_argument("--window-hours", type=float, default=24.0, help="rolling window of --limit (default 24)")
-    init.add_argument("--weight", type=float, help="weight in the combined ranking")
-    init.add_argument("--per-case", choices=("show", "withhold"), help="per-case results (default: withheld on "
-                      "a hidden phase, shown otherwise)")
-    init.add_argument("--entry", choices=("best", "latest"), default="best", help="leaderboard entry per team")
-    init.add_argument("--admin", metavar="USER", help="create an organiser account USER (password printed once)")
-    init.add_argument("--admin-email", metavar="EMAIL", help="the organiser's e-mail (with --admin)")
+    _add_init(sub)
 
     serve = sub.add_parser("serve", help="serve the pages and the JSON API (/openapi.json)")
     serve.add_argument("db", metavar="DB")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (behind HTTPS)")
+    serve.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
+                       help="a reverse proxy (address or network) whose X-Forwarded-For names the client; repeat "
+                       "for several (default: none, the header is ignored)")
 
     worker = sub.add_parser("worker", help="score queued submissions (run one or more, or a pool on Dask)",
                             description="Claim queued submissions under a lease renewed by heartbeat and score "
@@ -58,6 +40,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     worker.add_argument("db", metavar="DB")
     worker.add_argument("--lease", type=float, default=60.0, help="lease seconds, renewed by heartbeat (default 60)")
     worker.add_argument("--poll", type=float, default=1.0, help="seconds between queue polls when idle")
+    worker.add_argument("--time-limit", type=float, metavar="S",
+                        help="scoring seconds per submission (default: the challenge's, set by init --job-seconds)")
     worker.add_argument("--once", action="store_true",
                         help="exit when the queue is drained (nothing queued, no job still running)")
     add_batch_arguments(worker, resumable=False, unit="scoring loop")
@@ -66,6 +50,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     token.add_argument("db", metavar="DB")
     token.add_argument("--user", required=True, metavar="U", help="user name or e-mail")
     token.add_argument("--label", default="cli")
+
+    password = sub.add_parser("password", help="reset a user's password (prints a new one, ends their sessions)")
+    password.add_argument("db", metavar="DB")
+    password.add_argument("--user", required=True, metavar="U", help="user name or e-mail")
 
     rescore = sub.add_parser("rescore", help="rescore a phase's submissions (after a truth or scorer change)")
     rescore.add_argument("db", metavar="DB")
@@ -85,15 +73,87 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def _missing_extra() -> str | None:
-    missing = [m for m in _SERVER_MODULES if importlib.util.find_spec(m) is None]
+def _add_init(sub: argparse._SubParsersAction) -> None:
+    init = sub.add_parser("init", help="create the challenge database, or add a phase to it",
+                          description="Create DB (or upgrade it) and add phase NAME whose hidden truth (lesion masks "
+                          "in any layout `lesionkit evaluate` reads, as a folder or a .zip/.tar.gz of one) is copied "
+                          "from TRUTH into server storage.")
+    init.add_argument("db", metavar="DB")
+    init.add_argument("--name", help="challenge name (first init)")
+    init.add_argument("--phase", required=True, metavar="NAME", help="phase name (lower case, e.g. test)")
+    init.add_argument("--truth", required=True, metavar="DIR|ARCHIVE",
+                      help="true lesion masks of the phase: a folder, or a .zip/.tar.gz of one")
+    init.add_argument("--images", metavar="DIR", help="public T1w test images offered for download")
+    init.add_argument("--storage", metavar="DIR", help="server storage (default: DB path + '.files')")
+    init.add_argument("--title", default="", help="phase title shown on pages")
+    init.add_argument("--hidden", action="store_true", help="hidden phase: leaderboard after close, per-case "
+                      "results withheld, weight 4 in the combined ranking (unless set)")
+    init.add_argument("--parent", metavar="PHASE", help="phase a team must have a scored submission in first")
+    init.add_argument("--opens", metavar="ISO", help="opening date-time (UTC)")
+    init.add_argument("--closes", metavar="ISO", help="closing date-time (UTC)")
+    init.add_argument("--limit", type=int, default=5, help="submissions per window, per person and per team "
+                      "(default 5)")
+    init.add_argument("--window-hours", type=float, default=24.0, help="rolling window of --limit (default 24)")
+    init.add_argument("--max-total", type=int, metavar="N", help="submissions in all, per person and per team "
+                      "(default: none; 10 on a hidden phase; 0: none)")
+    init.add_argument("--max-failed", type=int, default=10, metavar="N",
+                      help="invalid or failed submissions allowed per person and per team (default 10)")
+    init.add_argument("--show-metrics", metavar="M,M", help="metrics participants see (default: all; the ranking "
+                      "metrics on a hidden phase)")
+    init.add_argument("--digits", type=int, metavar="N", help="significant digits of shown scores (default: full; 3 "
+                      "on a hidden phase; 0: full)")
+    init.add_argument("--user-quota-gib", type=float, metavar="GIB", help="upload storage per person (default 5)")
+    init.add_argument("--total-quota-gib", type=float, metavar="GIB", help="upload storage in all (default 200)")
+    init.add_argument("--job-seconds", type=float, metavar="S", help="scoring time limit per submission "
+                      "(default 600)")
+    init.add_argument("--weight", type=float, help="weight in the combined ranking")
+    init.add_argument("--per-case", choices=("show", "withhold"), help="per-case results (default: withheld on "
+                      "a hidden phase, shown otherwise)")
+    init.add_argument("--entry", choices=("best", "latest"), default="best", help="leaderboard entry per team")
+    init.add_argument("--admin", metavar="USER", help="create an organiser account USER (password printed once)")
+    init.add_argument("--admin-email", metavar="EMAIL", help="the organiser's e-mail (with --admin)")
+
+
+def _error(action: str, message: object) -> None:
+    print(f"lesionkit challenge {action}: {message}", file=sys.stderr)
+
+
+def _database(args: argparse.Namespace):  # noqa: ANN202
+    """The existing challenge database ``args.db``; prints the one-line error and returns None when there is none
+    (a SQLite path that does not exist, or a database without a challenge)."""
+    from pathlib import Path
+
+    from lesionkit.challenge.phases import get_challenge
+    from lesionkit.web.database import Database
+
+    if "://" not in args.db and not Path(args.db).is_file():
+        _error(args.action, f"{args.db}: no such challenge database (create it with `lesionkit challenge init`)")
+        return None
+    db = Database(args.db)
+    try:
+        with db.read() as session:
+            get_challenge(session)
+    except LookupError:
+        _error(args.action, f"{args.db}: holds no challenge (create it with `lesionkit challenge init`)")
+        return None
+    except Exception as error:  # unreachable server, not a database file
+        _error(args.action, f"{args.db}: cannot be opened ({type(error).__name__})")
+        return None
+    return db
+
+
+def _missing_extra(action: str) -> str | None:
+    # `submit` is a client: it needs httpx only (declared in the [server] extra), not the server's libraries
+    modules = ("httpx",) if action == "submit" else _SERVER_MODULES
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
     return ", ".join(missing) or None
 
 
 def run(args: argparse.Namespace) -> int:
-    missing = _missing_extra()
+    missing = _missing_extra(args.action)
     if missing:
-        print(f"lesionkit challenge: needs the server extra: pip install 'lesionkit[server]' (missing: {missing})")
+        print(f"lesionkit challenge: needs the server extra: pip install 'lesionkit[server]' (missing: {missing})",
+              file=sys.stderr)
         return 2
     return globals()[f"_{args.action}"](args)
 
@@ -107,55 +167,64 @@ def _date(text: str | None):  # noqa: ANN202
     return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
+def _settings(args: argparse.Namespace):  # noqa: ANN202
+    from lesionkit.challenge.phases import PhaseSettings
+
+    shown = [m.strip() for m in args.show_metrics.split(",") if m.strip()] if args.show_metrics else None
+    return PhaseSettings(
+        title=args.title, opens_at=_date(args.opens), closes_at=_date(args.closes), parent=args.parent,
+        hidden=args.hidden, max_submissions=args.limit, window_hours=args.window_hours, weight=args.weight,
+        show_per_case=None if args.per_case is None else args.per_case == "show", entry_policy=args.entry,
+        max_total=args.max_total, max_failed=args.max_failed, shown_metrics=shown, significant_digits=args.digits,
+    )
+
+
 def _init(args: argparse.Namespace) -> int:
-    import secrets
     from pathlib import Path
 
-    from lesionkit.challenge.phases import PhaseSettings, add_phase
+    from lesionkit.challenge.accounts import create_organiser
+    from lesionkit.challenge.phases import add_phase, configure_challenge
     from lesionkit.challenge.schema import upgrade_database
-    from lesionkit.web import auth
     from lesionkit.web.database import Database
 
     try:
-        settings = PhaseSettings(
-            title=args.title, opens_at=_date(args.opens), closes_at=_date(args.closes), parent=args.parent,
-            hidden=args.hidden, max_submissions=args.limit, window_hours=args.window_hours, weight=args.weight,
-            show_per_case=None if args.per_case is None else args.per_case == "show", entry_policy=args.entry,
-        )
-        settings.check()
+        settings = _settings(args)
+        settings.check(new=True)
     except ValueError as error:
-        print(f"lesionkit challenge init: {error}")
+        _error("init", error)
         return 2
     if args.admin and not args.admin_email:
-        print("lesionkit challenge init: --admin needs --admin-email")
+        _error("init", "--admin needs --admin-email")
         return 2
     db = Database(args.db)
     upgrade_database(db)
     storage = args.storage or (str(Path(args.db).resolve()) + ".files" if db.is_sqlite else None)
+    gib = lambda v: None if v is None else int(v * 2**30)  # noqa: E731
     try:
         add_phase(db, args.phase, args.truth, settings, challenge_name=args.name, storage=storage, images=args.images)
+        configure_challenge(db, gib(args.user_quota_gib), gib(args.total_quota_gib), args.job_seconds)
     except ValueError as error:  # InvalidInputError (exit 3) is raised through
         if type(error) is not ValueError:
             raise
-        print(f"lesionkit challenge init: {error}")
+        _error("init", error)
         return 2
     print(f"phase {args.phase} added")
     if args.admin:
-        password = secrets.token_urlsafe(12)
-        with db.write() as session:
-            auth.create_user(session, args.admin, args.admin_email, password, is_admin=True)
+        password = create_organiser(db, args.admin, args.admin_email)
         print(f"organiser {args.admin} created; password (shown once): {password}")
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
     from lesionkit.challenge.server import serve
-    from lesionkit.web.database import Database
 
+    db = _database(args)
+    if db is None:
+        return 2
     try:
-        serve(Database(args.db), args.host, args.port, args.secure_cookies)
-    except LookupError as error:  # no challenge in this database yet
-        print(f"lesionkit challenge serve: {error}")
+        serve(db, args.host, args.port, args.secure_cookies, trusted_proxies=args.trusted_proxy)
+    except ValueError as error:  # a --trusted-proxy that is no address or network
+        _error("serve", f"--trusted-proxy: {error}")
         return 2
     return 0
 
@@ -169,49 +238,64 @@ def _worker(args: argparse.Namespace) -> int:
     spec = cluster_spec(args, "challenge worker")
     if spec is None:
         return 2
-    if args.lease <= 0 or args.poll <= 0:
-        print("lesionkit challenge worker: --lease and --poll must be positive")
+    if args.lease <= 0 or args.poll <= 0 or (args.time_limit is not None and args.time_limit <= 0):
+        _error("worker", "--lease, --poll and --time-limit must be positive")
+        return 2
+    if _database(args) is None:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        done = run_workers(args.db, spec, lease_seconds=args.lease, poll_seconds=args.poll, once=args.once)
+        done = run_workers(args.db, spec, lease_seconds=args.lease, poll_seconds=args.poll, once=args.once,
+                           time_limit=args.time_limit)
     except TimeoutError:
-        print(f"lesionkit challenge worker: no Dask worker joined {args.scheduler} in time")
+        _error("worker", f"no Dask worker joined {args.scheduler} in time")
         return 1
     print(f"worker: {done} job(s) processed")
     return 0
 
 
 def _token(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
+    from lesionkit.challenge.accounts import issue_token
 
-    from lesionkit.web import auth
-    from lesionkit.web.database import Database
-    from lesionkit.web.tables import User
+    db = _database(args)
+    if db is None:
+        return 2
+    try:
+        print(issue_token(db, args.user, args.label))
+    except LookupError as error:
+        _error("token", error)
+        return 2
+    return 0
 
-    with Database(args.db).write() as session:
-        user = session.scalar(select(User).where((User.name == args.user) | (User.email == args.user.lower())))
-        if user is None:
-            print(f"lesionkit challenge token: no user {args.user!r}")
-            return 2
-        print(auth.create_api_token(session, user, args.label))
+
+def _password(args: argparse.Namespace) -> int:
+    from lesionkit.challenge.accounts import reset_password
+
+    db = _database(args)
+    if db is None:
+        return 2
+    try:
+        password = reset_password(db, args.user)
+    except LookupError as error:
+        _error("password", error)
+        return 2
+    print(f"new password for {args.user} (shown once): {password}")
     return 0
 
 
 def _rescore(args: argparse.Namespace) -> int:
     from lesionkit.challenge.jobs import rescore_phase
-    from lesionkit.challenge.phases import replace_truth
-    from lesionkit.web.database import Database
+    from lesionkit.challenge.phases import replace_truth_and_rescore
 
-    db = Database(args.db)
+    db = _database(args)
+    if db is None:
+        return 2
     try:
-        if args.truth:
-            replace_truth(db, args.phase, args.truth)
-        count = rescore_phase(db, args.phase)
+        count = replace_truth_and_rescore(db, args.phase, args.truth) if args.truth else rescore_phase(db, args.phase)
     except ValueError as error:
         if type(error) is not ValueError:
             raise
-        print(f"lesionkit challenge rescore: {error}")
+        _error("rescore", error)
         return 2
     print(f"{count} submission(s) queued for rescoring")
     return 0
@@ -224,7 +308,7 @@ def _submit(args: argparse.Namespace) -> int:
         result = submit_folder(args.url, args.token, args.phase, args.folder, args.method, args.description,
                                args.code_url, timeout=args.timeout)
     except SubmitError as error:
-        print(f"lesionkit challenge submit: {error}")
+        _error("submit", error)
         return 1
     print(f"submission {result['id']}: {result['status']}")
     if result.get("error"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import re
 import secrets
 
@@ -19,18 +20,24 @@ __all__ = [
     "AuthError",
     "RateLimited",
     "authenticate",
+    "change_password",
     "check_rate",
     "create_api_token",
     "create_user",
     "csrf_matches",
     "end_session",
     "hash_password",
-    "join_team",
+    "list_api_tokens",
+    "login_wait",
     "new_csrf_token",
     "record_rate_event",
+    "revoke_api_token",
+    "set_password",
     "start_session",
     "user_for_session",
     "user_for_token",
+    "user_named",
+    "valid_name",
     "verify_password",
 ]
 
@@ -77,9 +84,10 @@ def create_user(session: Session, name: str, email: str, password: str, is_admin
         raise AuthError("user name: 2–40 letters, digits, '.', '_' or '-'")
     if not _EMAIL.match(email) or len(email) > 254:
         raise AuthError("e-mail address is not valid")
-    if len(password) < MIN_PASSWORD_LENGTH or len(password) > 1024:
-        raise AuthError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(password)
     taken = session.scalar(select(func.count()).select_from(User).where((User.name == name) | (User.email == email)))
+    # a user without a team competes under their own name: it must not be a team's
+    taken = taken or session.scalar(select(func.count()).select_from(Team).where(Team.name == name))
     if taken:
         raise AuthError("that user name or e-mail address is already registered")
     user = User(name=name, email=email, password_hash=hash_password(password), is_admin=is_admin)
@@ -88,18 +96,37 @@ def create_user(session: Session, name: str, email: str, password: str, is_admin
     return user
 
 
-def join_team(session: Session, user: User, team_name: str) -> Team:
-    """Put ``user`` in the team called ``team_name``, creating it if needed."""
-    team_name = team_name.strip()
-    if not _NAME.match(team_name):
-        raise AuthError("team name: 2–40 letters, digits, '.', '_' or '-'")
-    team = session.scalar(select(Team).where(Team.name == team_name))
-    if team is None:
-        team = Team(name=team_name)
-        session.add(team)
-        session.flush()
-    user.team_id = team.id
-    return team
+def valid_name(name: str) -> bool:
+    """2–40 letters, digits, '.', '_' or '-' (user and team names)."""
+    return bool(_NAME.match(name))
+
+
+def user_named(session: Session, name_or_email: str) -> User | None:
+    """The user with this name or e-mail address."""
+    login = name_or_email.strip()
+    return session.scalar(select(User).where((User.name == login) | (User.email == login.lower())))
+
+
+def change_password(session: Session, user: User, old: str, new: str, keep_session: str | None = None) -> None:
+    """Set a new password after checking the old one; every other browser session of the user ends."""
+    if not verify_password(old, user.password_hash):
+        raise AuthError("the current password is wrong")
+    _check_password(new)
+    user.password_hash = hash_password(new)
+    keep = _digest(keep_session) if keep_session else ""
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id, WebSession.token_hash != keep))
+
+
+def set_password(session: Session, user: User, new: str) -> None:
+    """An organiser's reset (``lesionkit challenge password``): new password, every session ended."""
+    _check_password(new)
+    user.password_hash = hash_password(new)
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH or len(password) > 1024:
+        raise AuthError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
 
 
 def record_rate_event(session: Session, key: str) -> None:
@@ -117,21 +144,51 @@ def check_rate(session: Session, key: str, limit: int, window: dt.timedelta) -> 
         raise RateLimited("too many attempts; wait a few minutes and try again")
 
 
-def authenticate(session: Session, name_or_email: str, password: str, client: str,
-                 limit: int = 5, window: dt.timedelta = dt.timedelta(minutes=15)) -> User:
-    """The user with these credentials; failed attempts per account and per client are rate-limited."""
-    login = name_or_email.strip()
-    user = session.scalar(select(User).where((User.name == login) | (User.email == login.lower())))
-    # Counted per account (whichever of its names is typed) and per client address.
-    keys = (f"login:{user.id if user is not None else login.lower()}", f"login-client:{client}")
-    for key in keys:
-        check_rate(session, key, limit if key.startswith("login:") else 4 * limit, window)
+#: Failed logins per (account, client) before back-off starts, and the back-off's first step and ceiling.
+FREE_ATTEMPTS = 5
+BACKOFF_START = dt.timedelta(seconds=2)
+BACKOFF_MAX = dt.timedelta(minutes=15)
+#: Failed logins per client over all accounts in :data:`CLIENT_WINDOW` (password spraying).
+CLIENT_LIMIT = 100
+CLIENT_WINDOW = dt.timedelta(minutes=15)
+
+
+def login_wait(session: Session, key: str, now: dt.datetime | None = None) -> dt.timedelta:
+    """How long ``key`` (an account-and-client pair) must wait: nothing for the first :data:`FREE_ATTEMPTS`
+    failures of the last day, then doubling from :data:`BACKOFF_START` after the latest failure, at most
+    :data:`BACKOFF_MAX`."""
+    now = now or utcnow()
+    rows = session.execute(select(func.count(), func.max(RateEvent.at)).where(
+        RateEvent.key == key, RateEvent.at >= now - dt.timedelta(days=1))).one()
+    failures, last = int(rows[0] or 0), rows[1]
+    if failures < FREE_ATTEMPTS or last is None:
+        return dt.timedelta(0)
+    step = min(BACKOFF_MAX, BACKOFF_START * 2 ** min(failures - FREE_ATTEMPTS, 20))
+    return max(dt.timedelta(0), last + step - now)
+
+
+def authenticate(session: Session, name_or_email: str, password: str, client: str) -> User:
+    """The user with these credentials.
+
+    Failures are throttled per (account, client) with back-off (:func:`login_wait`), never per account alone:
+    an attacker guessing from one address slows only their own attempts, and the owner signing in from
+    another address is not locked out. A client failing on many accounts is limited too (:data:`CLIENT_LIMIT`).
+    The client is the address :func:`lesionkit.web.app.client_address` trusts (proxies only when configured).
+    """
+    user = user_named(session, name_or_email)
+    account = str(user.id) if user is not None else name_or_email.strip().lower()[:80]
+    pair, spray = f"login:{account}|{client}", f"login-client:{client}"
+    wait = login_wait(session, pair)
+    if wait > dt.timedelta(0):
+        raise RateLimited(f"too many failed sign-ins from here; wait {math.ceil(wait.total_seconds())} s")
+    check_rate(session, spray, CLIENT_LIMIT, CLIENT_WINDOW)
     # Verify against a dummy hash for unknown users, so timing does not tell which names exist.
     hashed = user.password_hash if user is not None else _dummy_hash()
     if not verify_password(password, hashed) or user is None:
-        for key in keys:
-            record_rate_event(session, key)
+        record_rate_event(session, pair)
+        record_rate_event(session, spray)
         raise AuthError("wrong user name or password")
+    session.execute(delete(RateEvent).where(RateEvent.key == pair))  # success resets this pair's back-off
     return user
 
 
@@ -171,6 +228,19 @@ def create_api_token(session: Session, user: User, label: str = "") -> str:
     token = "lk_" + secrets.token_urlsafe(32)
     session.add(ApiToken(token_hash=_digest(token), user_id=user.id, label=label[:80]))
     return token
+
+
+def list_api_tokens(session: Session, user: User) -> list[ApiToken]:
+    """The user's tokens (label, creation and last use; never the token itself), newest first."""
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())))
+
+
+def revoke_api_token(session: Session, user: User, token_id: int) -> None:
+    """Delete one of the user's tokens (another user's token id looks like a missing one)."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise AuthError("no such token")
+    session.delete(row)
 
 
 def user_for_token(session: Session, token: str | None) -> User | None:

@@ -19,6 +19,9 @@ __all__ = ["Base", "Database", "database_url", "open_database"]
 
 #: How long a SQLite writer waits for the lock before giving up (ms).
 BUSY_TIMEOUT_MS = 30_000
+#: Connections kept open: one per server worker thread (:data:`lesionkit.web.app.THREADS`) plus a few for the
+#: event loop's own short lookups, so no request waits on the pool behind the thread pool.
+POOL_SIZE = 44
 
 
 class Base(DeclarativeBase):
@@ -55,15 +58,15 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """An engine and two session factories: :meth:`read` (plain) and :meth:`write` (immediate on SQLite)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
         self.url = database_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             connect = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
-            engine = create_engine(self.url, connect_args=connect)
+            engine = create_engine(self.url, connect_args=connect, pool_size=pool_size, max_overflow=8)
             _configure_sqlite(engine)
         else:
-            engine = create_engine(self.url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            engine = create_engine(self.url, pool_pre_ping=True, pool_size=pool_size, max_overflow=8)
         self.engine = engine
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._write = sessionmaker(engine.execution_options(immediate=True), expire_on_commit=False)

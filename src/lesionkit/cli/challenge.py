@@ -5,12 +5,10 @@ Errors are one line on stderr; exit 2 for bad arguments, 3 for invalid input (DE
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 
 from lesionkit.cli._batch import add_batch_arguments
-
-_SERVER_MODULES = ("fastapi", "uvicorn", "jinja2", "sqlalchemy", "alembic", "pwdlib", "multipart")
+from lesionkit.cli._extras import SERVER_MODULES, require_extra
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -142,19 +140,9 @@ def _database(args: argparse.Namespace):  # noqa: ANN202
     return db
 
 
-def _missing_extra(action: str) -> str | None:
-    # `submit` is a client: it needs httpx only (declared in the [server] extra), not the server's libraries
-    modules = ("httpx",) if action == "submit" else _SERVER_MODULES
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
-    return ", ".join(missing) or None
-
-
 def run(args: argparse.Namespace) -> int:
-    missing = _missing_extra(args.action)
-    if missing:
-        print(f"lesionkit challenge: needs the server extra: pip install 'lesionkit[server]' (missing: {missing})",
-              file=sys.stderr)
-        return 2
+    # `submit` is a client: it needs httpx only (declared in the [server] extra), not the server's libraries
+    require_extra("server", ("httpx",) if args.action == "submit" else SERVER_MODULES)
     return globals()[f"_{args.action}"](args)
 
 

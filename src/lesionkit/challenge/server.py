@@ -24,7 +24,7 @@ def create_challenge_app(db: Database, secure_cookies: bool = False, trusted_pro
         name = get_challenge(session).name
     app = create_app(name, db, [pages, api_router], [TEMPLATES], secure_cookies=secure_cookies,
                      description="Hidden-truth lesion-segmentation challenge (lesionkit). Scripts authenticate "
-                                 "with `Authorization: Bearer <token>` (`lesionkit challenge token`).",
+                                 "with an 'Authorization: Bearer TOKEN' header (from 'lesionkit challenge token').",
                      trusted_proxies=trusted_proxies, docs=True, on_startup=[lambda: clean_database_storage(db)])
     app.state.templates.env.globals["labels"] = LABELS
     return app

@@ -18,21 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import numpy as np
+from _timing import median_seconds
 from scipy import ndimage
-
-
-def _median_seconds(fn, repeats: int):
-    result = fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def main() -> None:
@@ -57,8 +46,8 @@ def main() -> None:
         outside = ndimage.distance_transform_edt(~brain) > OUTSIDE_MM
         return edge, outside
 
-    ours_s, ours = _median_seconds(morphology, args.repeats)
-    peer_s, peer = _median_seconds(exact, args.repeats)
+    ours_s, ours = median_seconds(morphology, args.repeats)
+    peer_s, peer = median_seconds(exact, args.repeats)
     differ = {name: (a != b) for name, a, b in zip(("edge", "outside"), ours, peer, strict=True)}
     out = {
         "benchmark": "qc_regions_speed",

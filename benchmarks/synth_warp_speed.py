@@ -18,20 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import numpy as np
-
-
-def _median_seconds(fn, repeats: int):
-    result = fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+from _timing import median_seconds
 
 
 def main() -> None:
@@ -53,8 +42,8 @@ def main() -> None:
     grid = deformation.grid
     coords = np.stack([(grid[..., 2 - axis] + 1.0) * (volume.shape[axis] - 1) / 2.0 for axis in range(3)])
 
-    ours_s, ours = _median_seconds(lambda: warp(volume, deformation), args.repeats)
-    peer_s, peer = _median_seconds(
+    ours_s, ours = median_seconds(lambda: warp(volume, deformation), args.repeats)
+    peer_s, peer = median_seconds(
         lambda: ndimage.map_coordinates(volume, coords, order=1, mode="grid-constant", cval=0.0), args.repeats)
     out = {
         "benchmark": "synth_warp_speed",

@@ -95,10 +95,18 @@ def create_team(session: Session, user: User, name: str) -> Team:
     return team
 
 
-def _pending(session: Session, team: Team, user: User) -> TeamInvitation | None:
-    return session.scalar(select(TeamInvitation).where(TeamInvitation.team_id == team.id,
-                                                       TeamInvitation.user_id == user.id,
-                                                       TeamInvitation.status == "pending"))
+def _pending(session: Session, team: Team, user: User, kind: str) -> TeamInvitation:
+    """The pending invitation or request between ``team`` and ``user`` (asking twice files nothing new), else a
+    new one of ``kind``."""
+    existing = session.scalar(select(TeamInvitation).where(TeamInvitation.team_id == team.id,
+                                                           TeamInvitation.user_id == user.id,
+                                                           TeamInvitation.status == "pending"))
+    if existing is not None:
+        return existing
+    invitation = TeamInvitation(team_id=team.id, user_id=user.id, kind=kind)
+    session.add(invitation)
+    session.flush()
+    return invitation
 
 
 def invite(session: Session, admin: User, invitee_name: str) -> TeamInvitation:
@@ -113,13 +121,7 @@ def invite(session: Session, admin: User, invitee_name: str) -> TeamInvitation:
         raise TeamError(f"no user {invitee_name.strip()[:40]!r}")
     if invitee.team_id == team.id:
         raise TeamError(f"{invitee.name} is in the team already")
-    existing = _pending(session, team, invitee)
-    if existing is not None:
-        return existing
-    invitation = TeamInvitation(team_id=team.id, user_id=invitee.id, kind="invite")
-    session.add(invitation)
-    session.flush()
-    return invitation
+    return _pending(session, team, invitee, "invite")
 
 
 def request_to_join(session: Session, user: User, team_name: str) -> TeamInvitation:
@@ -130,13 +132,7 @@ def request_to_join(session: Session, user: User, team_name: str) -> TeamInvitat
     _check_active(team)
     if user.team_id == team.id:
         raise TeamError("you are in this team already")
-    existing = _pending(session, team, user)
-    if existing is not None:
-        return existing
-    request = TeamInvitation(team_id=team.id, user_id=user.id, kind="request")
-    session.add(request)
-    session.flush()
-    return request
+    return _pending(session, team, user, "request")
 
 
 def _decidable(session: Session, user: User, invitation_id: int) -> TeamInvitation:

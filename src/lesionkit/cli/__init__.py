@@ -29,7 +29,7 @@ COMMANDS: tuple[str, ...] = (
 EXIT_OK, EXIT_USAGE, EXIT_INVALID_INPUT = 0, 2, 3
 
 #: The extra that installs each optional library (the core install has none of them).
-EXTRA_OF_MODULE = {"torch": "model", "monai": "model", "ants": "preprocess"}
+EXTRA_OF_MODULE = {"torch": "model", "monai": "model", "ants": "preprocess", "httpx": "server"}
 #: Where a command needs a library for another reason than its usual extra: synth only warps with torch.
 _COMMAND_EXTRA = {("synth", "torch"): "synth"}
 

@@ -27,12 +27,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    import warnings
-
     from rich.progress import Progress
 
     from lesionkit.analysis.overlap import overlap_maps
     from lesionkit.cli._checks import output_dir, require
+    from lesionkit.cli._warnings import reported_warnings
     from lesionkit.io import collect_cases, save_nifti
 
     require(args.slices >= 1, "--slices must be at least 1")
@@ -46,12 +45,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_figure:
         from lesionkit.report.analysis import plot_overlap_map
 
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with reported_warnings("overlap"):
             plot_overlap_map(share, out / "overlap.png", len(sources), n_slices=args.slices)
-        for warning in caught:
-            if issubclass(warning.category, UserWarning):
-                print(f"lesionkit overlap: warning: {warning.message}")
     save_nifti(count, out / "overlap_count.nii.gz")
     save_nifti(share, out / "overlap_share.nii.gz")
     peak = int(count.dataobj.max())

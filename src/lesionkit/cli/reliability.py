@@ -31,24 +31,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    import warnings
-
     from rich.progress import Progress
 
     from lesionkit.analysis.reliability import load_raters, rater_pairs, summarize_pairs
     from lesionkit.cli._checks import output_dir, require
+    from lesionkit.cli._warnings import reported_warnings
     from lesionkit.io import write_text
 
     require(len(args.raters) >= 2, "give at least two rater folders")
     require(args.names is None or (len(args.names) == len(args.raters) and len(set(args.names)) == len(args.names)),
             f"--names needs {len(args.raters)} distinct names, one per folder")
     out = output_dir("reliability", args.output)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with reported_warnings("reliability"):
         matched, names = load_raters(args.raters, args.names, args.match, args.participant_label)
-    for warning in caught:
-        if issubclass(warning.category, UserWarning):
-            print(f"lesionkit reliability: warning: {warning.message}")
     with Progress(disable=args.quiet, transient=True) as bar:
         task = bar.add_task("comparing tracings", total=len(matched))
         pairs = rater_pairs(matched, names, progress=lambda n: bar.update(task, completed=n))

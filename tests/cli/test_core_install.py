@@ -102,6 +102,7 @@ def test_other_missing_modules_are_not_blamed_on_an_extra():
 
     assert missing_extra("segment", ModuleNotFoundError("No module named 'torch.nn'", name="torch.nn")) == "model"
     assert missing_extra("synth", ModuleNotFoundError(name="torch")) == "synth"
+    assert missing_extra("challenge", ModuleNotFoundError(name="httpx")) == "server"  # the submit client
     assert missing_extra("analyze", ModuleNotFoundError(name="scipy")) is None
     assert missing_extra("analyze", ModuleNotFoundError()) is None
 

@@ -18,9 +18,11 @@ def test_reliability_writes_pairs_and_summary(tmp_path, capsys):
     rater_a, rater_b = _raters(tmp_path)
     out = tmp_path / "out"
     assert main(["reliability", str(rater_a), str(rater_b), "-o", str(out), "--names", "ann", "bob", "--quiet"]) == 0
-    printed = capsys.readouterr().out
-    assert "warning: 2 subject(s)" in printed and "sub-s3_ses-1 (missing for bob)" in printed
-    assert "sub-s4_ses-1 (missing for ann)" in printed and "ann vs bob: n=2" in printed
+    printed = capsys.readouterr()
+    warned = [line for line in printed.err.splitlines() if line.startswith("lesionkit reliability: warning: ")]
+    assert len(warned) == 1 and "2 subject(s)" in warned[0] and "sub-s3_ses-1 (missing for bob)" in warned[0]
+    assert "sub-s4_ses-1 (missing for ann)" in warned[0] and "ann vs bob: n=2" in printed.out
+    assert "warning" not in printed.out
     pairs = pd.read_csv(out / "pairs.tsv", sep="\t")
     assert list(pairs.columns) == ["subject", "rater_a", "rater_b", "dice", "hd", "hd95", "volume_a_mm3",
                                    "volume_b_mm3"]

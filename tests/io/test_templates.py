@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -24,17 +22,28 @@ def test_template_on_atlas_grid():
     assert is_atlas_grid(load_template())
 
 
-def test_template_is_the_wheels_file_unresampled():
-    """nilearn's public loader must give the shipped 1 mm file itself (scaled to [0, 1]), never a resampling."""
-    import nibabel as nib
-    import nilearn
+#: sha256 of the decoded voxels (uint8 levels 0..255, C order) of the MNI ICBM152 2009a files nilearn ships
+#: (mni_icbm152_{kind}_tal_nlin_sym_09a_converted.nii.gz): the template's identity, whatever nilearn's release,
+#: file layout or rounding of the division by 255.
+TEMPLATE_LEVELS_SHA256 = {
+    "t1": "a42242e3dc051f80e18cf23eb12618a6f09ff951defa2d1e9687d8dcb8810bbf",
+    "gm": "31aecb7be828c1bfb9ff518f94fe76c463e4ec834ac96c2de3449ec2122711f5",
+    "wm": "b0a50397bf25b0f407ca29e2cfefa2f49f094d06bc0aa2722f2f0b72fcd9b645",
+}
 
-    for kind in ("t1", "gm", "wm"):
-        name = f"mni_icbm152_{kind}_tal_nlin_sym_09a_converted.nii.gz"
-        stored = nib.load(Path(nilearn.__file__).parent / "datasets" / "data" / name)
+
+def test_template_is_the_shipped_file_unresampled():
+    """nilearn's loader must give the shipped 1 mm file's own voxels (scaled to [0, 1]), never a resampling:
+    every value is one of the file's 256 levels (a resampling interpolates between them), and the levels are
+    the 2009a template's, voxel for voxel."""
+    import hashlib
+
+    for kind, digest in TEMPLATE_LEVELS_SHA256.items():
         data = np.asanyarray(load_template(kind).dataobj)
-        np.testing.assert_array_equal(data, np.asarray(stored.dataobj, dtype=np.float32) / 255.0)
-        assert np.array_equal(stored.affine, load_template(kind).affine) and not data.flags.writeable
+        levels = data.astype(np.float64) * 255.0
+        assert np.abs(levels - np.rint(levels)).max() < 1e-3, f"{kind}: not the file's levels (resampled?)"
+        assert hashlib.sha256(np.rint(levels).astype(np.uint8).tobytes()).hexdigest() == digest, kind
+        assert not data.flags.writeable
     with pytest.raises(ValueError, match="unknown template"):
         load_template("csf")
 

@@ -62,7 +62,10 @@ def bids_validator() -> str:
 
 
 def validation_errors(folder: Path) -> list[dict]:
-    """The errors (not warnings) ``bids-validator-deno`` reports for ``folder``."""
+    """The errors (not warnings) ``bids-validator-deno`` reports for ``folder``, each ``{code, location, …}``.
+
+    Tests compare them by ``location`` (the file), which every validator release reports; the codes and the
+    schema are the locked release's (requirements/lock-test.txt), so a new release is a reviewed lock refresh."""
     import json
     import subprocess
 

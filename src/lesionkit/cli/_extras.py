@@ -14,7 +14,7 @@ from collections.abc import Sequence
 __all__ = ["EXTRA_OF_MODULE", "SERVER_MODULES", "extra_message", "missing_extra", "missing_modules", "require_extra"]
 
 #: The extra that installs each optional library (the core install has none of them).
-EXTRA_OF_MODULE = {"torch": "model", "monai": "model", "ants": "preprocess"}
+EXTRA_OF_MODULE = {"torch": "model", "monai": "model", "ants": "preprocess", "httpx": "server"}
 #: Where a command needs a library for another reason than its usual extra: synth only warps with torch.
 _COMMAND_EXTRA = {("synth", "torch"): "synth"}
 #: What the server extra installs that the web apps (``lesionkit review``, ``lesionkit challenge``) import.

@@ -34,10 +34,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    import warnings
-
     from lesionkit.cli._batch import cluster_spec
     from lesionkit.cli._checks import output_dir, require
+    from lesionkit.cli._warnings import reported_warnings
     from lesionkit.pipeline.evaluate import evaluate_predictions
 
     require(args.jobs >= 1 and args.bootstrap >= 1 and 0.0 < args.threshold <= 1.0,
@@ -46,15 +45,11 @@ def run(args: argparse.Namespace) -> int:
     spec = cluster_spec(args, "evaluate")
     if spec is None:
         return 2
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with reported_warnings("evaluate"):
         _, summary = evaluate_predictions(
             args.pred, args.truth, args.output, participant_label=args.participant_label, threshold=args.threshold,
             n_resamples=args.bootstrap, seed=args.seed, spec=spec, progress=not args.quiet, prefer=args.prefer,
         )
-    for warning in caught:
-        if issubclass(warning.category, UserWarning):
-            print(f"lesionkit evaluate: warning: {warning.message}")
     print(summary_line(summary, args.output))
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -27,23 +28,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    import warnings
-
     from rich.progress import Progress
 
     from lesionkit.cli._checks import output_dir, require
+    from lesionkit.cli._warnings import reported_warnings
     from lesionkit.report.overlap import OVERLAP_FILES, overlap_report
 
     require(args.slices >= 1, "--slices must be at least 1")
     out = output_dir("overlap", args.output)
-    with Progress(disable=args.quiet, transient=True) as bar, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with Progress(disable=args.quiet or not sys.stdout.isatty(), transient=True) as bar, reported_warnings("overlap"):
         task = bar.add_task("adding masks", total=None)
         report = overlap_report(args.masks, out, participant_label=args.participant_label, figure=not args.no_figure,
                                 n_slices=args.slices, progress=lambda n, of: bar.update(task, completed=n, total=of))
-    for warning in caught:
-        if issubclass(warning.category, UserWarning):
-            print(f"lesionkit overlap: warning: {warning.message}")
     written = ", ".join(name for name in OVERLAP_FILES if name in report.paths)
     print(f"overlap of {report.n_masks} masks: at most {report.peak} subject(s) "
           f"({100 * report.peak / report.n_masks:.0f} %) share a voxel; wrote {written} to {out}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -31,26 +32,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    import warnings
-
     from rich.progress import Progress
 
     from lesionkit.analysis.reliability import reliability_report
     from lesionkit.cli._checks import output_dir, require
+    from lesionkit.cli._warnings import reported_warnings
 
     require(len(args.raters) >= 2, "give at least two rater folders")
     require(args.names is None or (len(args.names) == len(args.raters) and len(set(args.names)) == len(args.names)),
             f"--names needs {len(args.raters)} distinct names, one per folder")
     out = output_dir("reliability", args.output)
-    with Progress(disable=args.quiet, transient=True) as bar, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    quiet = args.quiet or not sys.stdout.isatty()  # no bar in logs and pipes
+    with Progress(disable=quiet, transient=True) as bar, reported_warnings("reliability"):
         task = bar.add_task("comparing tracings", total=None)
         report = reliability_report(args.raters, out, names=args.names, by=args.match,
                                     participant_label=args.participant_label,
                                     progress=lambda n, of: bar.update(task, completed=n, total=of))
-    for warning in caught:
-        if issubclass(warning.category, UserWarning):
-            print(f"lesionkit reliability: warning: {warning.message}")
     for row in report.summary.itertuples():
         print(f"{row.pair}: n={row.n}, Dice {row.dice_mean:.3f} ± {row.dice_sd:.3f}, HD {row.hd_mean:.1f} ± "
               f"{row.hd_sd:.1f} mm, volume ICC(2,1) {row.icc:.3f} [{row.icc_ci_low:.3f}, {row.icc_ci_high:.3f}]")

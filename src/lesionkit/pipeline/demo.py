@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lesionkit.pipeline.batch import BatchReport, Outcome, run_subjects
+from lesionkit.pipeline.models import ModelRef, load_cached_model
 from lesionkit.typing import PathLike
 
 __all__ = ["DEMO_SEED", "DemoResult", "run_demo"]
@@ -53,6 +54,8 @@ def run_demo(
 
     if n_subjects < 1:
         raise ValueError(f"the demo needs at least one subject, got {n_subjects}")
+    ref = ModelRef.from_paths(model)
+    load_cached_model(ref)  # a missing or bad checkpoint stops the demo before anything is made
     say = log or (lambda line: None)
     seed = DEMO_SEED if seed is None else seed
     out = Path(out)
@@ -63,7 +66,7 @@ def run_demo(
     cases = collect_cases([data])
     validate_cases(cases, scans=True)
     batch = run_subjects(cases, predictions, ("segment",), description="lesionkit lesion segmentations",
-                         on_outcome=on_outcome, model=model)
+                         on_outcome=on_outcome, model=ref)
     say(f"segmented: {batch.summary()}")
     if batch.failed:
         return DemoResult(data, predictions, evaluation, batch, None)

@@ -77,15 +77,22 @@ def native_grid(
     return affine, shape, to_mni  # type: ignore[return-value]
 
 
-def _normalised(shape: tuple[int, ...]) -> np.ndarray:
-    """4×4 map from grid_sample's normalised coordinates (x = last axis, align_corners=True) to voxel indices."""
-    out = np.zeros((4, 4))
-    for axis, size in enumerate(shape):
-        half = (size - 1) / 2.0
-        out[axis, 2 - axis] = half
-        out[axis, 3] = half
-    out[3, 3] = 1.0
-    return out
+def _sampling_grid(vox: np.ndarray, in_shape: tuple[int, ...], shape: tuple[int, int, int]) -> np.ndarray:
+    """grid_sample's ``(1, X, Y, Z, 3)`` float32 grid (align_corners=True) for the output → input voxel map ``vox``.
+
+    Built in float64 with element-wise NumPy operations, cast once: every CPU rounds these the same way, unlike
+    torch's affine_grid, a float32 batched matrix product whose last bits depend on the kernel the CPU picks
+    (AVX-512, AVX2, plain), which flipped voxels of the native files between machines (issue 21)."""
+    index = [np.arange(n, dtype=np.float64) for n in shape]
+    grid = np.empty((1, *shape, 3), dtype=np.float32)
+    for axis in range(3):  # input voxel axis `axis` is grid_sample's coordinate 2 - axis (x = last axis)
+        a = vox[axis]
+        coord = (a[0] * index[0])[:, None, None] + (a[1] * index[1])[None, :, None]
+        coord = coord + (a[2] * index[2] + a[3])[None, None, :]
+        np.multiply(coord, 2.0 / (in_shape[axis] - 1), out=coord)
+        np.subtract(coord, 1.0, out=coord)
+        grid[0, ..., 2 - axis] = coord
+    return grid
 
 
 def sample_world(volumes: np.ndarray, volume_affine: np.ndarray, grid_affine: np.ndarray,
@@ -101,11 +108,8 @@ def sample_world(volumes: np.ndarray, volume_affine: np.ndarray, grid_affine: np
     for offset in offsets:
         shift = np.eye(4)
         shift[offset_axis, 3] = offset
-        # output voxel -> input voxel, conjugated into normalised coordinates for affine_grid
-        vox = np.linalg.inv(volume_affine) @ grid_affine @ shift
-        theta = np.linalg.inv(_normalised(stack.shape[1:])) @ vox @ _normalised(shape)
-        grid = torch.nn.functional.affine_grid(torch.tensor(theta[None, :3], dtype=torch.float32),
-                                               [1, 1, *shape], align_corners=True)
+        vox = np.linalg.inv(volume_affine) @ grid_affine @ shift  # output voxel -> input voxel
+        grid = torch.from_numpy(_sampling_grid(vox, stack.shape[1:], shape))
         total += torch.nn.functional.grid_sample(data, grid, mode="bilinear", padding_mode="zeros",
                                                  align_corners=True)[0]
     out = (total / len(offsets)).numpy()

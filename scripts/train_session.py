@@ -10,9 +10,9 @@ Each session trains the default model further from the best weights so far (the 
 ``nice -n 10`` (interactive work preempts it) and returns; the run stops by itself when its time is spent, after the
 epoch it runs out in. ``evaluate`` exports ``best.pt`` and the last cosine-cycle snapshot (threshold and minimum
 lesion size calibrated on the run's validation split, float16), scores them and the shipped model on the fixed
-panel (``benchmarks/segmentation_panel.py``) and prints one JSON line per model and set; with ``--promote`` the
-winner replaces ``src/lesionkit/data/lesionkit_default_model.pt`` and a row is added to
-``docs/training_ledger.tsv``, only when it beats the shipped model (:func:`beats`).
+panel (``benchmarks/segmentation_panel.py``) and prints one JSON line per model and set; with ``--promote`` every
+candidate gets a row in ``docs/training_ledger.tsv`` (``shipped`` yes/no), and the winner replaces
+``src/lesionkit/data/lesionkit_default_model.pt`` only when it beats the shipped model (:func:`beats`).
 """
 
 from __future__ import annotations
@@ -109,10 +109,16 @@ def _panel(models: list[str], args: argparse.Namespace) -> list[dict]:
     return lines
 
 
-def _steps(run: Path) -> tuple[int, float]:
+def _steps(run: Path, candidate: Path) -> tuple[int, float]:
+    """(optimiser steps behind ``candidate``, hours of training in the run): the steps from the checkpoint's own
+    epoch, since a run stopped during validation never logs its last epoch."""
+    from lesionkit.model.checkpoint import read_checkpoint
+
+    provenance = read_checkpoint(candidate)["provenance"]
     with open(run / "log.csv") as handle:
         rows = list(csv.DictReader(handle))
-    return int(rows[-1]["step"]), round(sum(float(r["seconds"]) for r in rows) / 3600, 2)
+    steps = int(provenance["metrics"]["epoch"]) * int(provenance["config"]["steps_per_epoch"])
+    return steps, round(sum(float(r["seconds"]) for r in rows) / 3600, 2)
 
 
 def evaluate(args: argparse.Namespace) -> None:
@@ -127,28 +133,31 @@ def evaluate(args: argparse.Namespace) -> None:
     winners = [m for m in map(str, candidates) if beats(of[m], of["shipped"])]
     best = max(winners, key=lambda m: panel_score(of[m])) if winners else None
     print(f"best candidate: {best or 'none'}; " + ("promote it" if best else "keep the shipped model"))
-    if args.promote and best:
-        _promote(Path(best), args, of[best], panel_score(of[best]))
+    if args.promote:  # every candidate gets its ledger row; only the winner replaces the shipped weights
+        for candidate in map(str, candidates):
+            _ledger_row(Path(candidate), args, of[candidate], shipped=candidate == best)
+        if best:
+            shutil.copyfile(best, SHIPPED)
+            print(f"promoted {best} to {SHIPPED}")
 
 
-def _promote(candidate: Path, args: argparse.Namespace, lines: list[dict], score: float) -> None:
+def _ledger_row(candidate: Path, args: argparse.Namespace, lines: list[dict], shipped: bool) -> None:
     by_set = {line["set"]: line for line in lines}
-    steps, hours = _steps(args.run)
+    steps, hours = _steps(args.run, candidate)
     row = {"date": time.strftime("%Y-%m-%d"), "run": args.run.name, "candidate": candidate.name, "steps": steps,
-           "train_hours": hours, "bank": str(args.bank), "panel_score": score,
+           "train_hours": hours, "bank": str(args.bank), "panel_score": panel_score(lines),
            "realistic_dice": by_set["realistic"]["dice"], "realistic_f1": by_set["realistic"]["lesion_f1"],
            "detected_lt100": by_set["realistic"]["detected_lt100"],
            "detected_100_500": by_set["realistic"]["detected_100_500"], "classic_dice": by_set["classic"]["dice"],
            "s1_painted_dice": by_set["s1_painted"]["dice"], "s1_degraded_dice": by_set["s1_degraded"]["dice"],
-           "s1_healthy_mm3": sum(by_set["s1_healthy"]["false_mm3_per_free"]), "shipped": "yes"}
+           "s1_healthy_mm3": sum(by_set["s1_healthy"]["false_mm3_per_free"]), "shipped": "yes" if shipped else "no"}
     new = not LEDGER.exists()
     with open(LEDGER, "a", newline="") as handle:
         writer = csv.DictWriter(handle, LEDGER_COLUMNS, delimiter="\t")
         if new:
             writer.writeheader()
         writer.writerow(row)
-    shutil.copyfile(candidate, SHIPPED)
-    print(f"promoted {candidate} to {SHIPPED}; ledger row added to {LEDGER}")
+    print(f"ledger row for {candidate.name} added to {LEDGER}")
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 import torch
 
-from lesionkit.model.losses import BCEDiceLoss
+from lesionkit.model.losses import BCEDiceLoss, blob_dice_loss
 
 
 def test_confident_correct_prediction_has_small_loss_and_wrong_one_large():
@@ -18,3 +18,59 @@ def test_weights_combine_bce_and_dice():
     bce_only, dice_only = BCEDiceLoss(1.0, 0.0), BCEDiceLoss(0.0, 1.0)
     mixed = BCEDiceLoss(0.1, 0.9)(logits, target)
     assert torch.isclose(mixed, 0.1 * bce_only(logits, target) + 0.9 * dice_only(logits, target))
+
+
+def _two_lesions() -> torch.Tensor:
+    """A crop with one large lesion (4³ = 64 voxels) and one lacune (a single voxel), far apart."""
+    target = torch.zeros(1, 1, 12, 12, 12)
+    target[..., 1:5, 1:5, 1:5] = 1
+    target[..., 9, 9, 9] = 1
+    return target
+
+
+def test_blob_loss_weighs_a_missed_lacune_like_a_missed_infarct():
+    target = _two_lesions()
+    finds_both = (target * 2 - 1) * 20
+    misses_lacune = finds_both.clone()
+    misses_lacune[..., 9, 9, 9] = -20
+    # batch Dice barely notices the lacune (1 voxel of 65); the blob loss loses half of its credit
+    assert BCEDiceLoss(0.0, 1.0)(misses_lacune, target) < 0.02
+    assert blob_dice_loss(finds_both, target) < 0.01
+    assert 0.4 < blob_dice_loss(misses_lacune, target) < 0.55
+
+
+def test_blob_loss_masks_the_other_lesions_but_not_false_positives():
+    target = _two_lesions()
+    both = torch.where(target > 0, 20.0, -20.0)
+    # the large lesion's 64 predicted voxels are not false positives for the lacune (unmasked, its Dice would be
+    # 2/66): both lesions score ~1
+    assert blob_dice_loss(both, target) < 0.01
+    with_false_positive = both.clone()
+    with_false_positive[..., 9, 1:4, 1:4] = 20  # 9 voxels off any lesion
+    assert blob_dice_loss(with_false_positive, target) > blob_dice_loss(both, target) + 0.1
+    large_missed = torch.where(target > 0, 20.0, -20.0)
+    large_missed[..., 1:5, 1:5, 1:5] = -20
+    lacune_missed = both.clone()
+    lacune_missed[..., 9, 9, 9] = -20
+    # either miss costs about half: one of two lesions
+    assert abs(float(blob_dice_loss(large_missed, target)) - float(blob_dice_loss(lacune_missed, target))) < 0.05
+
+
+def test_blob_loss_averages_per_crop_and_skips_crops_without_lesions():
+    target = torch.cat([_two_lesions(), torch.zeros(1, 1, 12, 12, 12)])
+    logits = torch.randn(2, 1, 12, 12, 12, generator=torch.Generator().manual_seed(0))
+    assert torch.isclose(blob_dice_loss(logits, target), blob_dice_loss(logits[:1], target[:1]))
+    empty = torch.zeros_like(target)
+    logits.requires_grad_(True)
+    zero = blob_dice_loss(logits, empty)
+    zero.backward()
+    assert float(zero.detach()) == 0.0 and logits.grad is not None
+
+
+def test_blob_loss_has_gradients_and_joins_the_loss_by_weight():
+    target = _two_lesions()
+    logits = torch.randn(1, 1, 12, 12, 12, generator=torch.Generator().manual_seed(1), requires_grad=True)
+    combined = BCEDiceLoss(0.1, 0.9, 0.5)(logits, target)
+    assert torch.isclose(combined, BCEDiceLoss()(logits, target) + 0.5 * blob_dice_loss(logits, target))
+    combined.backward()
+    assert logits.grad is not None and float(logits.grad[..., 9, 9, 9]) < 0  # raise the lacune's logit

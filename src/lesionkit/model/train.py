@@ -382,7 +382,7 @@ def _set_up(config: TrainConfig, dist: _Dist, init: PathLike | None, n_train: in
     model: nn.Module = network
     if dist.world > 1:
         model = nn.parallel.DistributedDataParallel(network, device_ids=None if cpu else [dist.device])
-    loss_fn = BCEDiceLoss(config.bce_weight, config.dice_weight)
+    loss_fn = BCEDiceLoss(config.bce_weight, config.dice_weight, config.blob_weight)
     amp = config.amp and not cpu
     autocast = dict(device_type=dist.device.type, dtype=torch.bfloat16 if cpu else torch.float16,
                     enabled=amp or (cpu and config.bf16))

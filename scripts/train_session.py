@@ -30,7 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "src/lesionkit/data/lesionkit_default_model.pt"
-PRESET = ROOT / "src/lesionkit/model/presets/cpu_sessions.toml"
+PRESETS = ROOT / "src/lesionkit/model/presets"
+PRESET = PRESETS / "cpu_sessions.toml"
 LEDGER = ROOT / "docs/training_ledger.tsv"
 LESIONED_SETS = ("realistic", "classic", "s1_painted", "s1_degraded")
 LEDGER_COLUMNS = ("date", "run", "candidate", "steps", "train_hours", "bank", "panel_score", "realistic_dice",
@@ -38,10 +39,10 @@ LEDGER_COLUMNS = ("date", "run", "candidate", "steps", "train_hours", "bank", "p
                   "s1_degraded_dice", "s1_healthy_mm3", "shipped")
 
 
-def start(run: Path, bank: Path, hours: float, threads: int) -> None:
+def start(run: Path, bank: Path, hours: float, threads: int, config: Path = PRESET) -> None:
     run.mkdir(parents=True, exist_ok=True)
     command = ["nice", "-n", "10", sys.executable, "-m", "lesionkit", "train", str(bank), "-o", str(run),
-               "--config", str(PRESET), "--init", str(SHIPPED), "--time-limit", str(int(hours * 3600)),
+               "--config", str(config), "--init", str(SHIPPED), "--time-limit", str(int(hours * 3600)),
                "--threads", str(threads), "--no-progress"]
     with open(run / "train.log", "a") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -168,6 +169,8 @@ def main() -> None:
     p.add_argument("--bank", type=Path, required=True)
     p.add_argument("--hours", type=float, required=True, help="wall-clock budget of the run")
     p.add_argument("--threads", type=int, default=1, help="2 when the machine is the run's alone")
+    p.add_argument("--config", type=Path, default=PRESET, help="training preset (default cpu_sessions.toml, 2 mm; "
+                   "cpu_sessions_1mm.toml starts the 1 mm strided twin from the shipped 2 mm weights)")
     p = sub.add_parser("stop")
     p.add_argument("run", type=Path)
     p = sub.add_parser("evaluate")
@@ -180,7 +183,8 @@ def main() -> None:
     p.add_argument("--promote", action="store_true")
     args = parser.parse_args()
     if args.command == "start":
-        start(args.run, args.bank, args.hours, args.threads)
+        config = args.config if args.config.exists() else PRESETS / args.config
+        start(args.run, args.bank, args.hours, args.threads, config)
     elif args.command == "stop":
         stop(args.run)
     else:

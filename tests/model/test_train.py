@@ -254,3 +254,19 @@ def test_bf16_runs_the_network_in_bfloat16_and_keeps_float32_weights(tiny_cohort
     seen.clear()
     train(_tiny_config(zoom_out={"epochs": 0}), tiny_cohort, tmp_path / "fp32", progress=False)
     assert torch.bfloat16 not in seen  # off by default
+
+
+def test_init_from_a_model_at_twice_the_voxel_size_starts_its_strided_twin(tiny_cohort, tmp_path):
+    from lesionkit.model.transfer import strided_config, strided_from_coarse
+
+    coarse_config = _tiny_config(spacing=4.0, zoom_out={"epochs": 0}, roi_size=[8, 8, 8])
+    coarse = train(coarse_config, tiny_cohort, tmp_path / "coarse", progress=False).parent / "final.pt"
+    twin = strided_config(coarse_config.network)
+    frozen = _tiny_config(spacing=2.0, network=twin.to_dict(), zoom_in={"lr": 0.0}, zoom_out={"epochs": 0})
+    train(frozen, tiny_cohort, tmp_path / "fine", progress=False, init=coarse)
+    expected = strided_from_coarse(load_model(coarse).networks[0], twin, seed=frozen.seed).state_dict()
+    after = _weights(tmp_path / "fine" / "final.pt")
+    assert all(torch.allclose(after[k], expected[k].float(), atol=1e-3) for k in expected)
+    with pytest.raises(InvalidInputError, match="network"):  # the twin, but not at half the voxel size
+        train(_tiny_config(spacing=4.0, network=twin.to_dict()), tiny_cohort, tmp_path / "same", progress=False,
+              init=coarse)

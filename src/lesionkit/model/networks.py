@@ -9,6 +9,8 @@ convolutions, and ends in a 1×1×1 head. The network returns logits; the sigmoi
 ``stem_stride=2`` runs the whole U-Net at half resolution behind a strided first convolution and
 recovers full resolution with one transposed convolution and a thin full-resolution skip: on a
 2-core CPU this is ~8× cheaper than the paper's widths at full resolution (see ``benchmarks/``).
+With ``stem_kernel=6`` the strided stem can hold exactly a half-resolution network's first convolution
+on 2×2×2-averaged input, which is how :mod:`lesionkit.model.transfer` starts a 1 mm model from a 2 mm one.
 MONAI's ``DynUNet`` and ``SegResNet`` are available through :func:`build_network`.
 """
 
@@ -63,6 +65,9 @@ class ResUNet3D(nn.Module):
         1 = the paper (first level at full resolution); 2 = strided stem for CPUs.
     stem_channels:
         Channels of the point-wise full-resolution head used when ``stem_stride == 2``.
+    stem_kernel:
+        Side of the first convolution's kernel (3; 6 with ``stem_stride=2`` spans the 3×3×3 kernel of a
+        network working at twice the voxel size).
     """
 
     def __init__(
@@ -74,17 +79,19 @@ class ResUNet3D(nn.Module):
         stem_stride: int = 1,
         stem_channels: int = 8,
         groups: int = 8,
+        stem_kernel: int = 3,
     ) -> None:
         super().__init__()
         widths = list(widths)
         if stem_stride not in (1, 2):
             raise ValueError(f"stem_stride must be 1 or 2, got {stem_stride}")
+        if stem_kernel < 1 or (stem_stride == 1 and stem_kernel % 2 == 0):
+            raise ValueError(f"stem_kernel must be ≥ 1 (odd without a strided stem), got {stem_kernel}")
         self.stem_stride = stem_stride
         self.divisor = stem_stride * 2 ** (len(widths) - 1)
-        if stem_stride == 1:
-            self.stem = nn.Conv3d(in_channels, widths[0], 3, padding=1, bias=False)
-        else:
-            self.stem = nn.Conv3d(in_channels, widths[0], 3, stride=2, padding=1, bias=False)
+        # (k − 1) // 2 keeps sides at n / stem_stride for 3 (padding 1) and for 6 (padding 2)
+        self.stem = nn.Conv3d(in_channels, widths[0], stem_kernel, stride=stem_stride, padding=(stem_kernel - 1) // 2,
+                              bias=False)
         self.encoder = nn.ModuleList()
         self.down = nn.ModuleList()
         for level, width in enumerate(widths):
@@ -147,6 +154,7 @@ class NetworkConfig:
     stem_stride: int = 1
     stem_channels: int = 8
     in_channels: int = 1
+    stem_kernel: int = 3
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -157,7 +165,8 @@ def build_network(config: NetworkConfig | dict) -> nn.Module:
     if isinstance(config, dict):
         config = NetworkConfig(**config)
     if config.name == "resunet":
-        return ResUNet3D(config.in_channels, 1, config.widths, config.blocks, config.stem_stride, config.stem_channels)
+        return ResUNet3D(config.in_channels, 1, config.widths, config.blocks, config.stem_stride, config.stem_channels,
+                         stem_kernel=config.stem_kernel)
     if config.name == "dynunet":
         from monai.networks.nets import DynUNet
 

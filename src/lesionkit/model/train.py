@@ -51,9 +51,10 @@ from lesionkit.model.config import StageConfig, TrainConfig
 from lesionkit.model.data import Sample, load_samples, split_cases
 from lesionkit.model.inference import predict_inputs
 from lesionkit.model.losses import BCEDiceLoss
-from lesionkit.model.networks import build_network
+from lesionkit.model.networks import NetworkConfig, build_network
 from lesionkit.model.normalize import DEFAULT_NORMALIZATION
 from lesionkit.model.sampling import crop_slices, extract_crop, round_up_crop
+from lesionkit.model.transfer import strided_config, strided_from_coarse
 from lesionkit.typing import PathLike
 
 __all__ = ["train"]
@@ -252,23 +253,31 @@ def _provenance(data: PathLike, train_ids: list[str], val_ids: list[str], config
 
 def _load_initial_weights(network: nn.Module, config: TrainConfig, path: PathLike) -> None:
     """Start from another checkpoint's weights (fine-tuning, or a second run of cosine cycles). Its
-    architecture, input channels and working grid must be the ones this run trains."""
+    architecture, input channels and working grid must be the ones this run trains, or it must be the
+    stride-1 ResU-Net at twice this run's voxel size whose strided twin this run trains
+    (:mod:`lesionkit.model.transfer`: the run starts from the same function at full resolution)."""
     payload = read_checkpoint(path)
-    mismatches = [
-        f"{name} {theirs} != {ours}"
-        for name, theirs, ours in (
-            ("network", payload["network"], config.network.to_dict()),
-            ("channels", list(payload.get("channels", ["t1"])), list(config.channels)),
-        )
-        if theirs != ours
-    ]
-    if config.spacing is not None and not np.allclose(payload.get("spacing", [1.0] * 3), config.spacing):
+    theirs = NetworkConfig(**payload["network"])  # a checkpoint older than a field gets its default
+    spacing = np.asarray(payload.get("spacing", [1.0] * 3), float)
+    refine = (theirs.name == "resunet" and theirs.stem_stride == 1 and config.spacing is not None
+              and bool(np.allclose(spacing, 2 * config.spacing))
+              and config.network == strided_config(theirs, config.network.stem_channels))
+    mismatches = []
+    if not refine and theirs != config.network:
+        mismatches.append(f"network {theirs.to_dict()} != {config.network.to_dict()}")
+    if list(payload.get("channels", ["t1"])) != list(config.channels):
+        mismatches.append(f"channels {payload.get('channels', ['t1'])} != {config.channels}")
+    if not refine and config.spacing is not None and not np.allclose(spacing, config.spacing):
         mismatches.append(f"spacing {payload.get('spacing')} != {config.spacing} mm")
     if "state_dicts" in payload:
         mismatches.append("it is an ensemble of several networks")
     if mismatches:
         raise InvalidInputError(path, "cannot start from this checkpoint: " + "; ".join(mismatches))
-    load_weights(network, payload["state_dict"])
+    if refine:
+        coarse = load_weights(build_network(theirs), payload["state_dict"])
+        network.load_state_dict(strided_from_coarse(coarse, config.network, seed=config.seed).state_dict())
+    else:
+        load_weights(network, payload["state_dict"])
 
 
 def train(

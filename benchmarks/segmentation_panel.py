@@ -96,7 +96,7 @@ def _paint(rng: np.random.Generator, image: np.ndarray, mask: np.ndarray, csf: f
         box = bounding_box(component)
         box = tuple(slice(max(s.start - 4, 0), min(s.stop + 4, n)) for s, n in zip(box, image.shape, strict=True))
         lesion = PlacedLesion(LesionPlan("subcortical", "L", float(component.sum())), box, component[box], "")
-        paint_lesion(rng, image, lesion, 1.0, csf, wm)
+        paint_lesion(rng, image, lesion, 1.0, csf, wm, rim="scaled")
     return image
 
 

@@ -4,7 +4,16 @@ from scipy import ndimage as ndi
 
 from lesionkit.core import label_components
 from lesionkit.synth.anatomy import Tissue, territory_table
-from lesionkit.synth.lesions import GAP_MM, LOCATIONS, LesionPlan, forbid, grow_lesion, paint_lesion, plan_lesions
+from lesionkit.synth.lesions import (
+    GAP_MM,
+    LOCATIONS,
+    LesionPlan,
+    PlacedLesion,
+    forbid,
+    grow_lesion,
+    paint_lesion,
+    plan_lesions,
+)
 
 SHAPE = (40, 40, 40)
 
@@ -102,3 +111,31 @@ def test_small_plans_come_largest_first_and_default_plans_are_unchanged():
     assert [p.volume_mm3 for p in plans] == sorted((p.volume_mm3 for p in plans), reverse=True)
     default = [p.volume_mm3 for _ in range(300) for p in plan_lesions(np.random.default_rng(_))]
     assert np.median(default) > 1500.0  # the ATLAS-like default keeps its median of a few cm³
+
+
+def _sphere(radius: float) -> PlacedLesion:
+    grid = np.indices((24, 24, 24)) - 11.5
+    mask = (grid**2).sum(axis=0) <= radius**2
+    return PlacedLesion(LesionPlan("subcortical", "L", float(mask.sum())), (slice(0, 24),) * 3, mask, "")
+
+
+@pytest.mark.parametrize("radius", [2.0, 3.0])
+def test_a_scaled_rim_makes_a_lacune_a_csf_dark_cavity(radius):
+    lesion = _sphere(radius)
+    painted = {}
+    for rim in ("fixed", "scaled"):
+        image = np.full((24, 24, 24), 0.87, np.float32)
+        paint_lesion(np.random.default_rng(1), image, lesion, 1.0, csf_level=0.2, wm_level=0.87, rim=rim)
+        painted[rim] = float(np.median(image[lesion.mask]))
+    # the fixed 1.5–3 mm rim leaves a lacune grey-matter bright; scaled, most of it is CSF-like
+    assert painted["fixed"] > 0.44 and painted["scaled"] < painted["fixed"] - 0.07
+
+
+def test_a_scaled_rim_leaves_large_lesions_as_they_were():
+    lesion = _sphere(11.0)  # 11 mm deep: the 1.5–3 mm rim is well under a third of it
+    images = []
+    for rim in ("fixed", "scaled"):
+        image = np.full((24, 24, 24), 0.87, np.float32)
+        paint_lesion(np.random.default_rng(1), image, lesion, 1.0, csf_level=0.2, wm_level=0.87, rim=rim)
+        images.append(image)
+    np.testing.assert_array_equal(images[0], images[1])

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from lesionkit.synth.lesions import LesionRim
 from lesionkit.synth.randomize import AcquisitionProfile
 
 __all__ = ["ATLAS", "CLASSIC", "PRESETS", "REALISTIC", "WIDE", "LesionShapes", "SynthOptions"]
@@ -44,10 +45,15 @@ class SynthOptions:
     acquisition: AcquisitionProfile = "wide"
     """With ``randomize_contrast``: ``wide`` (broad domain randomisation, 2–6 mm slices, SNR 5–40) or
     ``calibrated`` (research 1 mm scans mostly, some older and clinical ones; :mod:`lesionkit.synth.randomize`)."""
+    lesion_rim: LesionRim = "fixed"
+    """The gliotic rim of each lesion: ``fixed`` 1.5–3 mm, or ``scaled`` to at most a third of the lesion's depth,
+    so lacunes and small infarcts are CSF-dark cavities (:func:`lesionkit.synth.lesions.paint_lesion`)."""
 
     def __post_init__(self) -> None:
         if self.lesion_shapes not in ("generated", "real", "mixed"):
             raise ValueError(f"lesion_shapes must be 'generated', 'real' or 'mixed', got {self.lesion_shapes!r}")
+        if self.lesion_rim not in ("fixed", "scaled"):
+            raise ValueError(f"lesion_rim must be 'fixed' or 'scaled', got {self.lesion_rim!r}")
         if self.acquisition not in ("wide", "calibrated"):
             raise ValueError(f"acquisition must be 'wide' or 'calibrated', got {self.acquisition!r}")
         for name in ("skull_strip_share", "lesion_free_share", "small_lesion_share"):
@@ -72,7 +78,7 @@ ATLAS = SynthOptions()
 CLASSIC = SynthOptions(lesion_shapes="generated")
 REALISTIC = SynthOptions(lesion_shapes="mixed", age_range=(30.0, 85.0), randomize_contrast=True,
                          skull_strip_share=0.3, lesion_free_share=0.25, small_lesion_share=0.35,
-                         acquisition="calibrated")
+                         acquisition="calibrated", lesion_rim="scaled")
 #: The ``realistic`` preset before its acquisitions were calibrated (sessions 4–6): the broad randomisation the
 #: model card's earlier held-out figures used; it reproduces those cohorts byte for byte.
 WIDE = SynthOptions(lesion_shapes="mixed", age_range=(30.0, 85.0), randomize_contrast=True, skull_strip_share=0.3,

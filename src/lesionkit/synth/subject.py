@@ -149,7 +149,7 @@ def generate_subject(
         placed.append(lesion)
         forbid(forbidden, lesion, model.resolution)
         lesion_labels[lesion.box][lesion.mask] = len(placed)
-        paint_lesion(rng, image, lesion, model.resolution, model.csf_level, model.wm_level)
+        paint_lesion(rng, image, lesion, model.resolution, model.csf_level, model.wm_level, rim=options.lesion_rim)
     mask = (lesion_labels > 0).astype(np.uint8)
 
     lesions = []

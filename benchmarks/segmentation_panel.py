@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nibabel as nib
@@ -39,6 +40,10 @@ import numpy as np
 BINS = ((0.0, 100.0), (100.0, 500.0), (500.0, 2000.0), (2000.0, np.inf))
 BIN_NAMES = ("lt100", "100_500", "500_2000", "gt2000")
 SETS = ("realistic", "classic", "s1_painted", "s1_degraded", "s1_healthy")
+#: v1 (session 7): lesions painted with the generator's fixed 1.5–3 mm gliotic rim, which left lacunes grey-matter
+#: bright; v2 (session 8): ``lesion_rim="scaled"`` in the realistic preset and on S1 (CSF-dark cavities). Scores of
+#: different versions are not comparable; a cache built by v1 must be rebuilt (remove its realistic/ and s1/).
+PANEL_VERSION = "v2"
 
 
 def _synth(folder: Path, subjects: int, seed: int, preset: str) -> None:
@@ -197,7 +202,8 @@ def summarize(rows: list[dict]) -> dict:
     return out
 
 
-def evaluate_model(model_ref: str, folders: dict[str, Path], sets: list[str]) -> list[dict]:
+def evaluate_model(model_ref: str, folders: dict[str, Path], sets: list[str]) -> Iterator[dict]:
+    """One JSON line per set, as each set is scored."""
     import torch
 
     from lesionkit.model import load_model
@@ -205,7 +211,6 @@ def evaluate_model(model_ref: str, folders: dict[str, Path], sets: list[str]) ->
 
     torch.set_num_threads(1)
     model = load_model(None if model_ref == "shipped" else model_ref)
-    lines = []
     for name in sets:
         start, rows = time.time(), []
         for case_id, image, truth, zooms in _cases(folders[name]):
@@ -214,10 +219,9 @@ def evaluate_model(model_ref: str, folders: dict[str, Path], sets: list[str]) ->
             pred = threshold_probability(probability, model.threshold, model.min_size_mm3, voxel_mm3) > 0
             rows.append({"case": case_id, **score_case(pred, np.zeros_like(pred) if truth is None else truth,
                                                         voxel_mm3)})
-        lines.append({"benchmark": "segmentation_panel", "set": name, "model": model_ref,
-                      "threshold": model.threshold, "min_size_mm3": model.min_size_mm3, **summarize(rows),
-                      "seconds": round(time.time() - start, 1)})
-    return lines
+        yield {"benchmark": "segmentation_panel", "panel": PANEL_VERSION, "set": name, "model": model_ref,
+               "threshold": model.threshold, "min_size_mm3": model.min_size_mm3, **summarize(rows),
+               "seconds": round(time.time() - start, 1)}
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ LEDGER = ROOT / "docs/training_ledger.tsv"
 LESIONED_SETS = ("realistic", "classic", "s1_painted", "s1_degraded")
 LEDGER_COLUMNS = ("date", "run", "candidate", "steps", "train_hours", "bank", "panel_score", "realistic_dice",
                   "realistic_f1", "detected_lt100", "detected_100_500", "classic_dice", "s1_painted_dice",
-                  "s1_degraded_dice", "s1_healthy_mm3", "shipped")
+                  "s1_degraded_dice", "s1_healthy_mm3", "shipped", "panel")
 
 
 def start(run: Path, bank: Path, hours: float, threads: int, config: Path = PRESET) -> None:
@@ -151,7 +151,8 @@ def _ledger_row(candidate: Path, args: argparse.Namespace, lines: list[dict], sh
            "detected_lt100": by_set["realistic"]["detected_lt100"],
            "detected_100_500": by_set["realistic"]["detected_100_500"], "classic_dice": by_set["classic"]["dice"],
            "s1_painted_dice": by_set["s1_painted"]["dice"], "s1_degraded_dice": by_set["s1_degraded"]["dice"],
-           "s1_healthy_mm3": sum(by_set["s1_healthy"]["false_mm3_per_free"]), "shipped": "yes" if shipped else "no"}
+           "s1_healthy_mm3": sum(by_set["s1_healthy"]["false_mm3_per_free"]), "shipped": "yes" if shipped else "no",
+           "panel": lines[0].get("panel", "v1")}
     new = not LEDGER.exists()
     with open(LEDGER, "a", newline="") as handle:
         writer = csv.DictWriter(handle, LEDGER_COLUMNS, delimiter="\t")

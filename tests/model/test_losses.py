@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from lesionkit.model.losses import BCEDiceLoss, blob_dice_loss
+from lesionkit.model.losses import BCEDiceLoss, blob_cross_entropy, blob_dice_loss
 
 
 def test_confident_correct_prediction_has_small_loss_and_wrong_one_large():
@@ -71,6 +72,26 @@ def test_blob_loss_has_gradients_and_joins_the_loss_by_weight():
     target = _two_lesions()
     logits = torch.randn(1, 1, 12, 12, 12, generator=torch.Generator().manual_seed(1), requires_grad=True)
     combined = BCEDiceLoss(0.1, 0.9, 0.5)(logits, target)
-    assert torch.isclose(combined, BCEDiceLoss()(logits, target) + 0.5 * blob_dice_loss(logits, target))
+    blob = blob_dice_loss(logits, target) + blob_cross_entropy(logits, target)
+    assert torch.isclose(combined, BCEDiceLoss()(logits, target) + 0.5 * blob)
     combined.backward()
     assert logits.grad is not None and float(logits.grad[..., 9, 9, 9]) < 0  # raise the lacune's logit
+
+
+def test_blob_cross_entropy_pulls_a_confidently_missed_lacune_up_where_dice_cannot():
+    target = _two_lesions()
+    logits = torch.where(target > 0, -20.0, -20.0).requires_grad_(True)  # everything confidently background
+    blob_dice_loss(logits, target).backward()
+    assert float(logits.grad[..., 9, 9, 9]) > -1e-6  # the sigmoid's slope at -20: no pull at all
+    logits.grad = None
+    blob_cross_entropy(logits, target).backward()
+    # the lacune (1 voxel) and the large lesion (64 voxels) pull with the same total strength: half each
+    assert float(logits.grad[..., 9, 9, 9]) == pytest.approx(-0.5, abs=1e-3)
+    assert float(logits.grad[..., 1:5, 1:5, 1:5].sum()) == pytest.approx(-0.5, abs=1e-3)
+    assert float(logits.grad[target == 0].abs().max()) == 0.0  # background is the other terms' business
+
+
+def test_blob_cross_entropy_is_small_when_every_lesion_is_found():
+    target = _two_lesions()
+    assert blob_cross_entropy(torch.where(target > 0, 20.0, -20.0), target) < 1e-6
+    assert float(blob_cross_entropy(torch.zeros_like(target), torch.zeros_like(target))) == 0.0

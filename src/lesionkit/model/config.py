@@ -57,8 +57,9 @@ class TrainConfig:
     bce_weight: float = 0.1
     dice_weight: float = 0.9
     blob_weight: float = 0.0
-    """Weight of the lesion-wise blob loss (:func:`lesionkit.model.losses.blob_dice_loss`; 0 = the paper's loss).
-    Kofler et al. weigh it half the global loss, i.e. 0.5 next to 0.1 BCE + 0.9 Dice."""
+    """Weight of the lesion-wise blob loss (:func:`~lesionkit.model.losses.blob_dice_loss` +
+    :func:`~lesionkit.model.losses.blob_cross_entropy`; 0 = the paper's loss). Kofler et al. weigh it half the
+    global loss, i.e. 0.5 next to 0.1 BCE + 0.9 Dice."""
     val_fraction: float = 0.1
     val_every: int = 10
     """Validate (and pick the best checkpoint) every this many epochs, and after the last one."""

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from lesionkit.model.losses import BCEDiceLoss, blob_cross_entropy, blob_dice_loss
+from lesionkit.model.losses import BLOB_CROSS_ENTROPY_SHARE, BCEDiceLoss, blob_cross_entropy, blob_dice_loss
 
 
 def test_confident_correct_prediction_has_small_loss_and_wrong_one_large():
@@ -72,7 +72,7 @@ def test_blob_loss_has_gradients_and_joins_the_loss_by_weight():
     target = _two_lesions()
     logits = torch.randn(1, 1, 12, 12, 12, generator=torch.Generator().manual_seed(1), requires_grad=True)
     combined = BCEDiceLoss(0.1, 0.9, 0.5)(logits, target)
-    blob = blob_dice_loss(logits, target) + blob_cross_entropy(logits, target)
+    blob = blob_dice_loss(logits, target) + BLOB_CROSS_ENTROPY_SHARE * blob_cross_entropy(logits, target)
     assert torch.isclose(combined, BCEDiceLoss()(logits, target) + 0.5 * blob)
     combined.backward()
     assert logits.grad is not None and float(logits.grad[..., 9, 9, 9]) < 0  # raise the lacune's logit

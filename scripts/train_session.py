@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
 SHIPPED = ROOT / "src/lesionkit/data/lesionkit_default_model.pt"
 PRESETS = ROOT / "src/lesionkit/model/presets"
 PRESET = PRESETS / "cpu_sessions.toml"
@@ -82,11 +83,11 @@ def beats(candidate: list[dict], shipped: list[dict]) -> bool:
             and free <= max(0.2, free_shipped))
 
 
-def _candidates(run: Path, bank: Path) -> list[Path]:
+def _candidates(run: Path, bank: Path, which: str = "both") -> list[Path]:
     from lesionkit.model.export import export_model
 
     snapshots = sorted(run.glob("snapshot-*.pt"))
-    sources = [run / "best.pt"] + snapshots[-1:]
+    sources = {"both": [run / "best.pt"] + snapshots[-1:], "best": [run / "best.pt"], "last": snapshots[-1:]}[which]
     out = []
     for source in sources:
         target = run / f"candidate-{source.stem}.pt"
@@ -96,11 +97,20 @@ def _candidates(run: Path, bank: Path) -> list[Path]:
     return out
 
 
+#: The panel's sets in two groups of about equal work (36 realistic subjects; 20 classic + 33 S1 cases).
+SET_GROUPS = (["realistic"], ["classic", "s1_painted", "s1_degraded", "s1_healthy"])
+
+
 def _panel(models: list[str], args: argparse.Namespace) -> list[dict]:
-    """The panel's JSON lines of every model, one process per model (they run side by side on the cores)."""
+    """The panel's JSON lines of every model, two processes per model (one per group of sets), side by side on
+    the cores."""
+    from segmentation_panel import build_panel
+
+    build_panel(args.cache, args.s1, args.masks)  # once, before the processes read it
     processes = [subprocess.Popen([sys.executable, str(ROOT / "benchmarks/segmentation_panel.py"), model,
-                                   "--cache", str(args.cache), "--s1", str(args.s1), "--masks", str(args.masks)],
-                                  stdout=subprocess.PIPE, text=True) for model in models]
+                                   "--cache", str(args.cache), "--s1", str(args.s1), "--masks", str(args.masks),
+                                   "--sets", *sets], stdout=subprocess.PIPE, text=True)
+                 for model in models for sets in SET_GROUPS]
     lines = []
     for process in processes:
         out, _ = process.communicate()
@@ -123,7 +133,7 @@ def _steps(run: Path, candidate: Path) -> tuple[int, float]:
 
 
 def evaluate(args: argparse.Namespace) -> None:
-    candidates = _candidates(args.run, args.bank)
+    candidates = _candidates(args.run, args.bank, args.candidates)
     shipped = [json.loads(line) for line in args.shipped.read_text().splitlines()] if args.shipped else []
     lines = shipped + _panel(["shipped"] * (not shipped) + [str(c) for c in candidates], args)
     for line in lines:
@@ -181,6 +191,8 @@ def main() -> None:
     p.add_argument("--s1", type=Path, required=True)
     p.add_argument("--masks", type=Path, required=True)
     p.add_argument("--shipped", type=Path, help="the shipped model's panel lines from an earlier run (same cache)")
+    p.add_argument("--candidates", choices=("both", "best", "last"), default="both",
+                   help="export and score best.pt, the last cycle's snapshot, or both (default)")
     p.add_argument("--promote", action="store_true")
     args = parser.parse_args()
     if args.command == "start":

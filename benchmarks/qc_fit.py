@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--cache", type=Path, help="keep cohorts and segmentations here and reuse them")
     parser.add_argument("--model", nargs="+", help="checkpoint(s) (default: the shipped model)")
-    parser.add_argument("--mix", help="part shares, e.g. atlas:0.4,shifted:0.2,realistic:0.2,lesion_free:0.2")
+    parser.add_argument("--mix", help="part shares, e.g. atlas:0.3,realistic:0.25,small_degraded:0.3,lesion_free:0.15")
     parser.add_argument("--C", type=float, help="inverse L2 strength of the logistic regression (default: chosen "
                         "by 5-fold cross-validation on the fit cases, lesionkit.qc.fit.choose_c)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)

@@ -1,6 +1,6 @@
 """How well the shipped QC score finds failed segmentations, on synthetic subjects it was not fitted on (one JSON line).
 
-Writes the mixed cohort of ``qc_cases.py`` (default 48 subjects at seed 32, 1 mm: ordinary MNI-space subjects of
+Writes the mixed cohort of ``qc_cases.py`` (default 32 subjects at seed 32, 1 mm: ordinary MNI-space subjects of
 the default generator, the ``realistic`` preset, degraded small-lesion subjects, lesion-free ones), segments it
 with the shipped model through ``lesionkit.pipeline.run_subjects`` with QC on, scores every case against the
 truth, and prints:
@@ -16,7 +16,7 @@ truth, and prints:
   needed to catch 70 % — for the QC score, random flags and the oracle on the same cases. No score can catch more
   than the oracle does, ``min(1, share · n / failures)``.
 
-    python benchmarks/qc_calibration.py [--subjects 48] [--seed 32] [--resolution 1] [--jobs 1] [--cache DIR]
+    python benchmarks/qc_calibration.py [--subjects 32] [--seed 32] [--resolution 1] [--jobs 1] [--cache DIR]
 
 Seeds the weights were fitted on (``fit.seeds`` in ``lesionkit/data/qc_weights.json``) are refused. With
 ``--cache`` the cohort and the segmentations are kept and reused (a rerun with a new model re-segments, since
@@ -64,7 +64,7 @@ def _stroke_cohort(rows, weights) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--subjects", type=int, default=48)
+    parser.add_argument("--subjects", type=int, default=32)
     parser.add_argument("--seed", type=int, default=32)
     parser.add_argument("--resolution", type=float, default=1.0)
     parser.add_argument("--jobs", type=int, default=1)

@@ -51,7 +51,7 @@ def test_snr_reads_the_noise_level_of_white_matter(snr):
     wm[5:-5, 5:-5, 5:-5] = True
     level, read = wm_snr(_white_matter(1, snr), wm)
     assert level == pytest.approx(300, rel=0.01)
-    assert read == pytest.approx(snr, rel=0.1)
+    assert read == pytest.approx(snr, rel=0.03)
 
 
 def test_snr_leaves_the_lesion_out_and_is_capped_without_noise():
@@ -70,9 +70,9 @@ def test_snr_matches_the_generator_noise_on_a_synthetic_scan():
     """The generator's SNR is the white-matter level over the noise σ (lesionkit.synth.randomize)."""
     image, regions = _anatomy()
     rng = np.random.default_rng(3)
-    for snr in (6.0, 20.0):
+    for snr in (5.0, 10.0):  # the toy anatomy's texture alone reads about 30
         noisy = (image + rng.normal(0, 1 / snr, SHAPE)).astype(np.float32) * 1000
-        assert image_quality(noisy, regions)["snr_wm"] == pytest.approx(snr, rel=0.15)
+        assert image_quality(noisy, regions)["snr_wm"] == pytest.approx(snr, rel=0.08)
 
 
 def test_contrast_is_grey_over_white():

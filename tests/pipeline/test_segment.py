@@ -83,7 +83,8 @@ def test_qc_features_come_from_the_mni_grid_and_the_registration_record(monkeypa
         return probability, {"net1": data, "net1_flipped": np.roll(data, 2, axis=0)}
 
     template_like = np.asarray(load_template("t1").dataobj, dtype=np.float32)
-    steps = [{"name": "registration", "parameters": {"brain_ncc": {"start": 0.6, "final": 0.55},
+    steps = [{"name": "reorient", "parameters": {"input_voxel_size_mm": [1.0, 1.0, 3.0]}},
+             {"name": "registration", "parameters": {"brain_ncc": {"start": 0.6, "final": 0.55},
                                                      "initialisation_chosen": "search candidate 2/5"}}]
     fake = SimpleNamespace(t1w_mni=nib.Nifti1Image(template_like, ATLAS_AFFINE), transform=np.eye(4), steps=steps)
     monkeypatch.setattr(lesionkit.model, "segment_members", members)
@@ -95,4 +96,6 @@ def test_qc_features_come_from_the_mni_grid_and_the_registration_record(monkeypa
     assert result.qc["members"] == ["net1", "net1_flipped"] and features["member_dice"] == 0.5
     assert features["volume_mm3"] == 64 and features["registration_ncc"] == 0.55
     assert features["registration_fallback"] == 0 and features["template_ncc"] > 0.99  # the template itself
+    assert features["slice_thickness_mm"] == 3.0  # the native voxel size the preprocessing recorded
+    assert features["gm_wm_contrast"] < 0.9 and features["snr_wm"] > 20  # the template: clean, grey darker
     assert segment_t1w(native, MODEL).qc is None  # QC is asked for, not implied

@@ -8,8 +8,8 @@ the native grid linearly and thresholded there. The composition lives here, abov
 
 With ``qc=True`` the per-case QC features (:func:`lesionkit.qc.case_features`) are computed on the MNI grid
 the model saw, from the member predictions (:func:`lesionkit.model.segment_members`: without TTA the
-flipped member costs one more forward pass; the output probability is unchanged) and, for a native scan,
-the registration's brain NCC.
+flipped member costs one more forward pass; the output probability is unchanged), the MNI-space T1w (its
+input quality) and, for a native scan, the registration's brain NCC and the native voxel size.
 """
 
 from __future__ import annotations
@@ -102,13 +102,10 @@ def _qc(image: nib.Nifti1Image | None, probability: nib.Nifti1Image, mask: nib.N
         threshold: float, min_size_mm3: float, preprocessing: PreprocessResult | None) -> dict:
     from lesionkit.qc import case_features
 
-    registration = None
-    if preprocessing is not None:
-        step = next((s for s in preprocessing.steps if s.get("name") == "registration"), None)
-        registration = step["parameters"] if step else None
+    steps = {s.get("name"): s.get("parameters") for s in preprocessing.steps} if preprocessing is not None else {}
     features = case_features(np.asarray(probability.dataobj), np.asarray(mask.dataobj), members,
                              affine=probability.affine, threshold=threshold, min_size_mm3=min_size_mm3,
-                             registration=registration,
+                             registration=steps.get("registration"), reorient=steps.get("reorient"),
                              image=None if image is None else np.asarray(image.dataobj, dtype=np.float32))
     return {"features": features, "members": list(members or [])}
 

@@ -6,7 +6,8 @@
 >>> collect_qc(["derivatives/lesionkit"])     # qc.tsv + each mask sidecar's "qc" object
 
 Modules: :mod:`~lesionkit.qc.features` (per case: member agreement, entropy, volume, lesion count, brain
-edge and ventricles, registration), :mod:`~lesionkit.qc.regions` (the template regions),
+edge and ventricles, registration, and the input's quality from :mod:`~lesionkit.qc.image_quality`: white-matter
+SNR, grey/white contrast, effective slice thickness), :mod:`~lesionkit.qc.regions` (the template regions),
 :mod:`~lesionkit.qc.cohort` (volume and lesion-count outliers in the batch), :mod:`~lesionkit.qc.score`
 (the fitted score, flag and reasons), :mod:`~lesionkit.qc.fit` (fitting its weights),
 :mod:`~lesionkit.qc.curves` (risk–coverage curves against the truth), :mod:`~lesionkit.qc.tables`

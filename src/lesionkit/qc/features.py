@@ -18,6 +18,11 @@ All are computed on the grid the model's output lies on (MNI for lesionkit's pip
 * ``template_ncc``: the correlation of the (MNI-space) T1w with the MNI template inside the template's
   brain — what the network was trained to expect. Other contrasts, heavy noise, thick-slice blur, a bias
   field or a misregistration all lower it (undefined without the image, or off the MNI grid);
+* ``snr_wm``, ``gm_wm_contrast``, ``slice_thickness_mm``: the quality of the input itself, from the T1w the model
+  segmented (on the MNI grid) and the template's sure white and grey matter — the white-matter SNR (level over
+  a robust noise estimate of a high-pass residual), the grey-over-white level ratio and the effective slice
+  thickness in mm (from the per-axis curvature of the structure function, calibrated on synthetic thick-slice
+  scans; a native scan's recorded voxel size wins). Definitions and accuracy: :mod:`lesionkit.qc.image_quality`;
 * ``registration_ncc``: for a native scan, the brain normalised cross-correlation with the template of
   the final affine that ``lesionkit.preprocess`` records (right poses score 0.64–0.95, wrong ones at most
   0.61 on its benchmark); ``registration_fallback`` 1 when every affine fit failed its sanity check.
@@ -43,6 +48,7 @@ from lesionkit.core import (
     label_lesions,
     remove_small_lesions,
 )
+from lesionkit.qc.image_quality import IMAGE_FEATURES, image_quality, recorded_slice_thickness
 from lesionkit.qc.regions import Regions, template_regions
 
 __all__ = [
@@ -58,8 +64,8 @@ __all__ = [
 #: The per-case feature names, in the order ``qc.tsv`` lists them.
 FEATURES = (
     "volume_mm3", "n_lesions", "members", "member_dice", "member_volume_cv", "entropy_lesion", "entropy_shell",
-    "faint_mm3", "edge_share", "outside_share", "ventricle_share", "template_ncc", "registration_ncc",
-    "registration_fallback",
+    "faint_mm3", "edge_share", "outside_share", "ventricle_share", "template_ncc", *IMAGE_FEATURES,
+    "registration_ncc", "registration_fallback",
 )
 #: Width of the boundary shell around the predicted lesion (mm).
 SHELL_MM = 3.0
@@ -128,6 +134,7 @@ def case_features(
     regions: Regions | None = None,
     registration: Mapping | None = None,
     image: np.ndarray | None = None,
+    reorient: Mapping | None = None,
 ) -> dict[str, float]:
     """The features of :data:`FEATURES` (see the module docstring) of one case.
 
@@ -136,7 +143,8 @@ def case_features(
     the mask was. ``regions`` default to the template's on the MNI grid
     (:func:`~lesionkit.qc.regions.template_regions`);
     ``registration``: the preprocessing's ``registration`` step parameters (native scans only); ``image``: the
-    T1w the model segmented, on the same grid (for ``template_ncc``).
+    T1w the model segmented, on the same grid (for ``template_ncc`` and the input-quality features);
+    ``reorient``: the preprocessing's ``reorient`` step parameters (the native voxel size: the slice thickness).
     """
     mask = np.asarray(mask) > 0
     affine = np.eye(4) if affine is None else np.asarray(affine, float)
@@ -171,6 +179,8 @@ def case_features(
         else:
             out[name] = float(np.count_nonzero(getattr(regions, region) & mask)) * voxel_mm3 / volume
     out["template_ncc"] = template_similarity(image, regions) if image is not None else NAN
+    out.update(image_quality(image, regions, exclude=mask, spacing=spacing,
+                             recorded_thickness_mm=recorded_slice_thickness(reorient)))
     out.update(registration_quality(registration))
     # six decimals: enough for any decision, and volumes of 8 mm³ voxels read 53920, not 53919.999999999985
     return {name: round(out[name], 6) if math.isfinite(out[name]) else NAN for name in FEATURES}

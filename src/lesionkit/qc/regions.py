@@ -11,13 +11,16 @@ the ATLAS grid or its ``k``-mm subsampling (what ``lesionkit synth --resolution 
   a false positive whatever the image;
 * ventricles: the lateral and third ventricles — deep template CSF (GM + WM < 0.45, more than 14 mm from
   the brain's surface) grown into the CSF connected to it, components of at least 5 cm³ — grown by about
-  :data:`VENTRICLE_MM`. A model that mistakes (or an ex-vacuo enlarged) ventricle for lesion predicts there.
+  :data:`VENTRICLE_MM`. A model that mistakes (or an ex-vacuo enlarged) ventricle for lesion predicts there;
+* sure white matter (WM probability above :data:`SURE_WM`, eroded by one voxel) and sure grey matter (GM
+  probability above :data:`SURE_GM`), where :mod:`lesionkit.qc.image_quality` reads the input's tissue levels
+  and noise, and the template's own per-axis curvature ratios that its slice-thickness estimate is relative to.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -25,11 +28,13 @@ from scipy import ndimage
 from lesionkit.core import label_components
 from lesionkit.io import atlas_step, load_template
 
-__all__ = ["EDGE_MM", "OUTSIDE_MM", "VENTRICLE_MM", "Regions", "template_regions"]
+__all__ = ["EDGE_MM", "OUTSIDE_MM", "SURE_GM", "SURE_WM", "VENTRICLE_MM", "Regions", "template_regions"]
 
 EDGE_MM = 3.0
 OUTSIDE_MM = 2.0
 VENTRICLE_MM = 2.0
+SURE_WM = 0.9
+SURE_GM = 0.8
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,13 @@ class Regions:
     brain: np.ndarray | None = None
     template: np.ndarray | None = None
     """The template T1w itself (float32 in [0, 1]), for the input's similarity to it."""
+    wm: np.ndarray | None = None
+    """Sure white matter (for the input's white-matter level and noise)."""
+    gm: np.ndarray | None = None
+    """Sure grey matter."""
+    template_curvature: tuple[float, float, float] | None = None
+    """The template's per-axis curvature ratios (:func:`lesionkit.qc.image_quality.axis_curvature`) inside the
+    brain away from its edge: what an isotropic scan of this anatomy reads."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -64,10 +76,20 @@ def _regions_1mm() -> Regions:
     sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:]
     ventricles = np.isin(labels, 1 + np.flatnonzero(sizes >= 5000))  # not the sulcal CSF specks deep enough
     near = ndimage.binary_dilation(ventricles, step, iterations=int(VENTRICLE_MM))
-    regions = Regions(edge=edge, outside=outside, ventricles=near, brain=brain, template=t1)
-    for array in (regions.edge, regions.outside, regions.ventricles, regions.brain):
-        array.setflags(write=False)
-    return regions
+    wm = ndimage.binary_erosion(np.asarray(load_template("wm").dataobj) > SURE_WM)
+    gm = np.asarray(load_template("gm").dataobj) > SURE_GM
+    return _frozen(Regions(edge=edge, outside=outside, ventricles=near, brain=brain, template=t1, wm=wm, gm=gm))
+
+
+def _frozen(regions: Regions) -> Regions:
+    """``regions`` read-only, with the template's curvature ratios."""
+    from lesionkit.qc.image_quality import axis_curvature  # it reads Regions: imported here, not at the top
+
+    for array in (regions.edge, regions.outside, regions.ventricles, regions.brain, regions.wm, regions.gm):
+        if array is not None:
+            array.setflags(write=False)
+    curvature = axis_curvature(regions.template, regions.brain & ~regions.edge)
+    return replace(regions, template_curvature=tuple(float(c) for c in curvature))
 
 
 @functools.lru_cache(maxsize=4)
@@ -76,11 +98,10 @@ def _regions(step: int) -> Regions:
     if step == 1:
         return base
     s = slice(None, None, step)
-    arrays = [np.ascontiguousarray(a[s, s, s])
-              for a in (base.edge, base.outside, base.ventricles, base.brain, base.template)]
-    for array in arrays:
-        array.setflags(write=False)
-    return Regions(*arrays)
+    edge, outside, ventricles, brain, template, wm, gm = [
+        np.ascontiguousarray(a[s, s, s])
+        for a in (base.edge, base.outside, base.ventricles, base.brain, base.template, base.wm, base.gm)]
+    return _frozen(Regions(edge, outside, ventricles, brain, template, wm, gm))
 
 
 def template_regions(affine: np.ndarray, shape: tuple[int, ...]) -> Regions | None:

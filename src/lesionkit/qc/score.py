@@ -77,6 +77,11 @@ INPUTS: dict[str, Callable[[Mapping[str, Any]], float]] = {
     "outside_share": lambda f: _get(f, "outside_share"),
     "ventricle_share": lambda f: _get(f, "ventricle_share"),
     "template_dissimilarity": lambda f: 1.0 - _get(f, "template_ncc"),
+    # the input's quality: noise (−log10 of the white-matter SNR), flat contrast, thick slices
+    "image_noise": lambda f: -math.log10(_get(f, "snr_wm")) if _get(f, "snr_wm") > 0 else NAN,
+    "flat_contrast": lambda f: _get(f, "gm_wm_contrast"),
+    "thick_slices": lambda f: math.log2(min(_get(f, "slice_thickness_mm"), 16.0)) if _get(f, "slice_thickness_mm") > 0
+    else NAN,
     # the cohort parts by direction: far more lesion than the cohort is not the same evidence as far less
     "volume_high": lambda f: min(max(_get(f, "volume_z"), 0.0), 6.0),
     "volume_low": lambda f: min(max(-_get(f, "volume_z"), 0.0), 6.0),
@@ -124,6 +129,12 @@ def _reason(name: str, f: Mapping[str, Any], above_mean: bool) -> str:
         return "lesion at the ventricles (" + share.format(_get(f, "ventricle_share")) + ")"
     if name == "template_dissimilarity":
         return f"image unlike the template (correlation {_get(f, 'template_ncc'):.2f})"
+    if name == "image_noise":
+        return f"noisy image (white-matter SNR {_get(f, 'snr_wm'):.1f})"
+    if name == "flat_contrast":
+        return f"flat grey/white contrast (GM/WM {_get(f, 'gm_wm_contrast'):.2f})"
+    if name == "thick_slices":
+        return f"thick slices (about {_get(f, 'slice_thickness_mm'):.1f} mm)"
     if name in ("volume_high", "volume_low"):
         return f"volume outlier (z={_get(f, 'volume_z'):+.1f})"
     if name == "count_high":

@@ -40,8 +40,8 @@ class BCEDiceLoss(nn.Module):
         target = target.to(logits.dtype)
         loss = self.bce_weight * self.bce(logits, target) + self.dice_weight * self.dice(logits, target)
         if self.blob_weight:
-            blob = blob_dice_loss(logits, target) + BLOB_CROSS_ENTROPY_SHARE * blob_cross_entropy(logits, target)
-            loss = loss + self.blob_weight * blob
+            dice, cross_entropy = _blob_terms(logits, target)
+            loss = loss + self.blob_weight * (dice + BLOB_CROSS_ENTROPY_SHARE * cross_entropy)
         return loss
 
 
@@ -82,20 +82,7 @@ def blob_dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 0
     Zero (with a gradient path) when no crop holds a lesion. ``smooth`` is small (0.1, not the global Dice's 1):
     a missed lacune of one or two coarse voxels must still cost nearly a whole lesion.
     """
-    probability = torch.sigmoid(logits.float()).flatten(1)  # (N, V)
-    target = target.float().flatten(1)
-    found = _lesions(target, tuple(logits.shape[2:]))
-    if found is None:
-        return logits.sum() * 0.0
-    index, crops = found
-    n = len(crops)
-    overlap, predicted = _per_lesion(index, probability * target, n), _per_lesion(index, probability, n)
-    true = _per_lesion(index, target, n)
-    # The prediction with the crop's other lesions masked out: the crop's probability off every lesion, plus
-    # what lies on this one.
-    off_lesions = (probability * (target.detach() <= 0)).sum(1)
-    dice = (2 * overlap + smooth) / (off_lesions[crops] + predicted + true + smooth)
-    return _mean_per_crop(1 - dice, crops, target.shape[0])
+    return _blob_terms(logits, target, smooth)[0]
 
 
 def blob_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -107,13 +94,27 @@ def blob_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tens
     their logits up with a slope of 1 − p, whatever the lesion's size; the Dice terms and the global loss keep the
     borders and the background in check, provided its share is small (:data:`BLOB_CROSS_ENTROPY_SHARE`).
     """
-    spatial = tuple(logits.shape[2:])
-    logits, target = logits.float().flatten(1), target.float().flatten(1)
-    found = _lesions(target, spatial)
+    return _blob_terms(logits, target)[1]
+
+
+def _blob_terms(logits: torch.Tensor, target: torch.Tensor, smooth: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+    """(:func:`blob_dice_loss`, :func:`blob_cross_entropy`) from one labelling of the target's lesions (the
+    labelling runs on the CPU every training step: once is enough)."""
+    found = _lesions(target.float().flatten(1), tuple(logits.shape[2:]))
     if found is None:
-        return logits.sum() * 0.0
+        zero = logits.sum() * 0.0
+        return zero, zero
     index, crops = found
-    n = len(crops)
+    n, n_crops = len(crops), target.shape[0]
+    logits, target = logits.float().flatten(1), target.float().flatten(1)  # (N, V)
+    probability = torch.sigmoid(logits)
+    overlap, predicted = _per_lesion(index, probability * target, n), _per_lesion(index, probability, n)
+    true = _per_lesion(index, target, n)
+    # The prediction with the crop's other lesions masked out: the crop's probability off every lesion, plus
+    # what lies on this one.
+    off_lesions = (probability * (target.detach() <= 0)).sum(1)
+    dice = (2 * overlap + smooth) / (off_lesions[crops] + predicted + true + smooth)
     entropy = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     voxels = _per_lesion(index, torch.ones_like(target), n)
-    return _mean_per_crop(_per_lesion(index, entropy, n) / voxels, crops, target.shape[0])
+    return (_mean_per_crop(1 - dice, crops, n_crops),
+            _mean_per_crop(_per_lesion(index, entropy, n) / voxels, crops, n_crops))

@@ -43,6 +43,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from lesionkit.core import bounding_box
 from lesionkit.qc.regions import Regions
 
 __all__ = [
@@ -71,11 +72,11 @@ NAN = float("nan")
 
 
 def _box(mask: np.ndarray, pad: int = 1) -> tuple[slice, ...] | None:
-    axes = [np.flatnonzero(mask.any(axis=tuple(j for j in range(mask.ndim) if j != i))) for i in range(mask.ndim)]
-    if any(a.size == 0 for a in axes):
+    """:func:`lesionkit.core.bounding_box` grown by ``pad`` voxels (within the volume)."""
+    box = bounding_box(mask)
+    if box is None:
         return None
-    return tuple(slice(max(int(a[0]) - pad, 0), min(int(a[-1]) + 1 + pad, n)) for a, n in zip(axes, mask.shape,
-                                                                                           strict=True))
+    return tuple(slice(max(b.start - pad, 0), min(b.stop + pad, n)) for b, n in zip(box, mask.shape, strict=True))
 
 
 def wm_snr(image: np.ndarray, wm: np.ndarray, exclude: np.ndarray | None = None) -> tuple[float, float]:

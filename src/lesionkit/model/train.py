@@ -550,7 +550,7 @@ def _run(
         if _time_is_up(config, clock, dist):
             end_epoch, end_stage = epoch + 1, name
             stopped = {"stopped_on_time": True, "time_limit_s": config.time_limit_s,
-                       "elapsed_s": round(time.monotonic() - clock, 1), "planned_epochs": total_epochs}
+                       "elapsed_s": round(time.monotonic() - clock, 3), "planned_epochs": total_epochs}
         row = {"epoch": epoch + 1, "stage": name, "step": (epoch + 1) * steps_per_epoch,
                "lr": f"{optimizer.param_groups[0]['lr']:.3g}", "loss": f"{np.mean(losses):.4f}", "val_dice": "",
                "note": f"time limit {config.time_limit_s:g} s reached: stopped" if stopped else ""}

@@ -41,7 +41,7 @@ def test_training_writes_checkpoints_logs_and_snapshots(tiny_cohort, tmp_path):
     assert {"snapshot-0001.pt", "snapshot-0002.pt", "snapshot-0003.pt", "final.pt", "last.pt", "log.csv"} <= names
     rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
     assert [r["stage"] for r in rows] == ["zoom_in", "zoom_in", "zoom_out"]
-    assert all(r["val_dice"] != "" for r in rows)
+    assert all(r["val_dice"] != "" and r["val_f1"] != "" for r in rows)
     model = load_model(best)
     assert model.provenance["training_data"]["n_val"] == 1
     # best.pt is the epoch with the highest validation Dice in the log (the first of equals), and says so
@@ -270,3 +270,26 @@ def test_init_from_a_model_at_twice_the_voxel_size_starts_its_strided_twin(tiny_
     with pytest.raises(InvalidInputError, match="network"):  # the twin, but not at half the voxel size
         train(_tiny_config(spacing=4.0, network=twin.to_dict()), tiny_cohort, tmp_path / "same", progress=False,
               init=coarse)
+
+
+def test_validation_figures_count_lesions_small_detections_and_false_lesions():
+    truth = np.zeros((20, 20, 20), bool)
+    truth[2:10, 2:10, 2:10] = True  # 512 mm³ at 1 mm: found
+    truth[15:17, 15:17, 15:17] = True  # 8 mm³: missed
+    pred = np.zeros_like(truth)
+    pred[3:10, 3:10, 3:10] = True
+    pred[15:17, 2:4, 2:4] = True  # a false lesion
+    free = np.zeros_like(truth)
+    free_pred = np.zeros_like(truth)
+    free_pred[5:7, 5:7, 5:7] = True
+    free_pred[12:14, 12:14, 12:14] = True
+    figures = train_module._validation_figures(iter([(pred, truth, 1.0), (free_pred, free, 1.0)]))
+    # F1 = TP / (TP + (FP + FN) / 2) = 1 / (1 + 1) on the lesioned subject; the lesion-free one has none
+    assert figures["f1"] == pytest.approx(0.5)
+    assert figures["small_detected"] == 0.0  # the 8 mm³ lesion; the 512 mm³ one is not small
+    assert figures["false_per_free"] == 2.0
+    # a voxel of 8 mm³ (2 mm grid) makes the first lesion 4,096 mm³ and the second 64 mm³: still one small, missed
+    assert train_module._validation_figures(iter([(pred, truth, 8.0)]))["small_detected"] == 0.0
+    pred[16, 16, 16] = True
+    assert train_module._validation_figures(iter([(pred, truth, 1.0)]))["small_detected"] == 1.0
+    assert np.isnan(train_module._validation_figures(iter([(free_pred, free, 1.0)]))["f1"])

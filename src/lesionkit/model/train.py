@@ -2,7 +2,8 @@
 
 ``train(config, data, out_dir)`` is a short composition of the small functions below. Adam with cosine
 annealing and warm restarts; a snapshot checkpoint at the end of every cosine cycle; validation with a
-local Dice on whole volumes (sliding window) and best-checkpoint selection; a CSV log (and TensorBoard
+local Dice on whole volumes (sliding window) and best-checkpoint selection (by Dice; lesion-wise F1, detection of
+lesions under 500 mm³ and false lesions per lesion-free subject are logged beside it); a CSV log (and TensorBoard
 when installed); AMP on CUDA; DDP when launched by ``torchrun`` (or any launcher that sets ``WORLD_SIZE``).
 
 Resuming is exact: the random crops and augmentations of step ``s`` are drawn from a generator seeded
@@ -41,7 +42,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lesionkit.core import binarize_probability, dice
+from lesionkit.core import binarize_probability, count_lesions, dice, label_components
 from lesionkit.io.atomic import atomic_path, write_text
 from lesionkit.io.cohort import MNI_SPACE, load_cohort
 from lesionkit.io.errors import InvalidInputError
@@ -61,7 +62,10 @@ __all__ = ["train"]
 
 _log = logging.getLogger(__name__)
 
-LOG_COLUMNS = ("epoch", "stage", "step", "lr", "loss", "val_dice", "seconds", "note")
+LOG_COLUMNS = ("epoch", "stage", "step", "lr", "loss", "val_dice", "val_f1", "val_small_detected", "val_false_per_free",
+               "seconds", "note")
+#: Lesions under this volume count as small in the validation log (the issue's two smallest size bins).
+SMALL_LESION_MM3 = 500.0
 
 
 @dataclass
@@ -199,15 +203,44 @@ class _Batches:
 
 def _validate(
     network: nn.Module, samples: list[Sample], config: TrainConfig, dist: _Dist, stage: str
-) -> float:
-    """Mean whole-volume Dice over the validation samples (sliding windows of the current stage's crop)."""
+) -> dict[str, float]:
+    """Whole-volume validation (sliding windows of the current stage's crop) at the config's threshold:
+    :func:`_validation_figures` of the predictions."""
     wrapper = SegmentationModel([network], config.network.to_dict(), roi_size=config.window(stage),
                                 channels=config.channels)
-    scores = []
-    for sample in samples:  # on the working grid: a soft target counts where it is ≥ 0.5
-        probability = predict_inputs(wrapper, sample.image.astype(np.float32), device=dist.device)
-        scores.append(dice(binarize_probability(probability, config.threshold), sample.mask >= 0.5))
-    return float(np.mean(scores)) if scores else float("nan")
+
+    def pairs() -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
+        for sample in samples:  # on the working grid: a soft target counts where it is ≥ 0.5
+            probability = predict_inputs(wrapper, sample.image.astype(np.float32), device=dist.device)
+            yield (binarize_probability(probability, config.threshold), sample.mask >= 0.5,
+                   float(np.prod(sample.spacing)))
+
+    return _validation_figures(pairs())
+
+
+def _validation_figures(pairs: Iterator[tuple[np.ndarray, np.ndarray, float]]) -> dict[str, float]:
+    """Of (prediction, truth, voxel mm³) triples: mean Dice (every subject; it selects ``best.pt``), mean lesion-wise
+    F1 over lesioned subjects, the share of true lesions under :data:`SMALL_LESION_MM3` that a prediction touches, and
+    false lesions per lesion-free subject — the Dice alone hid that a run found no lacune at all (issue 22). NaN
+    where a figure has no subject or lesion to count."""
+    dices, f1s, small_hits, false_free = [], [], [], []
+    for pred, truth, voxel_mm3 in pairs:
+        dices.append(dice(pred, truth))
+        counts = count_lesions(pred, truth)
+        if not counts.truth:
+            false_free.append(counts.false_positive)
+            continue
+        f1s.append(counts.f1)
+        labels, n = label_components(truth)
+        sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:] * voxel_mm3
+        hit = np.bincount(labels[pred], minlength=n + 1)[1:] > 0
+        small_hits += hit[sizes < SMALL_LESION_MM3].tolist()
+
+    def mean(values: list) -> float:
+        return float(np.mean(values)) if values else float("nan")
+
+    return {"dice": mean(dices), "f1": mean(f1s), "small_detected": mean(small_hits),
+            "false_per_free": mean(false_free)}
 
 
 def _append_log(path: Path, row: dict) -> None:
@@ -477,13 +510,15 @@ def _record_epoch(run: _Run, epoch: int, stage: tuple[str, StageConfig, int], ro
     if (epoch + 1 - first) % config.cycle_epochs == 0 or epoch + 1 == first + config.epochs:
         run.save(run.out / f"snapshot-{epoch + 1:04d}.pt", name, epoch=epoch + 1)
     if run.samples.val and ((epoch + 1) % run.config.val_every == 0 or epoch + 1 == end_epoch):
-        score = _validate(run.setup.network, run.samples.val, run.config, run.dist, name)
-        row["val_dice"] = f"{score:.4f}"
+        figures = _validate(run.setup.network, run.samples.val, run.config, run.dist, name)
+        score = figures["dice"]
+        row.update({f"val_{key}": f"{value:.4f}" for key, value in figures.items()})
         if score > run.best:
             run.best = score
             run.save(run.out / "best.pt", name, epoch=epoch + 1, val_dice=score, **stopped)
         if writer is not None:
-            writer.add_scalar("val/dice", score, epoch + 1)
+            for key, value in figures.items():
+                writer.add_scalar(f"val/{key}", value, epoch + 1)
     row["seconds"] = f"{time.time() - started:.1f}"
     _append_log(run.out / "log.csv", row)
     if writer is not None:

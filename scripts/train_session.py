@@ -6,7 +6,8 @@ Each session trains the default model further from the best weights so far (the 
     python scripts/train_session.py stop RUN                             # SIGTERM: checkpoints stay as written
     python scripts/train_session.py evaluate RUN --bank BANK --cache PANEL --s1 S1_MNI_T1W --masks MASKS
 
-``start`` runs ``lesionkit train BANK -o RUN --config cpu_sessions.toml --init <shipped> --time-limit`` under
+``start`` runs ``lesionkit train BANK -o RUN --config <preset> --init <shipped> --time-limit`` (the preset of the
+shipped model's grid, :func:`session_preset`, unless ``--config`` names one) under
 ``nice -n 10`` (interactive work preempts it) and returns; the run stops by itself when its time is spent, after the
 epoch it runs out in. ``evaluate`` exports ``best.pt`` and the last cosine-cycle snapshot (threshold and minimum
 lesion size calibrated on the run's validation split, float16), scores them and the shipped model on the fixed
@@ -38,6 +39,15 @@ LESIONED_SETS = ("realistic", "classic", "s1_painted", "s1_degraded")
 LEDGER_COLUMNS = ("date", "run", "candidate", "steps", "train_hours", "bank", "panel_score", "realistic_dice",
                   "realistic_f1", "detected_lt100", "detected_100_500", "classic_dice", "s1_painted_dice",
                   "s1_degraded_dice", "s1_healthy_mm3", "shipped", "panel")
+
+
+def session_preset(shipped: Path = SHIPPED) -> Path:
+    """The session preset of ``shipped``'s working grid: each session continues the best weights so far on their own
+    grid (``cpu_sessions_1mm.toml`` once a 1 mm model is shipped, ``cpu_sessions.toml`` for a 2 mm one)."""
+    from lesionkit.model.checkpoint import read_checkpoint
+
+    spacing = float(read_checkpoint(shipped)["spacing"][0])
+    return PRESETS / ("cpu_sessions_1mm.toml" if spacing < 1.5 else "cpu_sessions.toml")
 
 
 def start(run: Path, bank: Path, hours: float, threads: int, config: Path = PRESET) -> None:
@@ -180,8 +190,9 @@ def main() -> None:
     p.add_argument("--bank", type=Path, required=True)
     p.add_argument("--hours", type=float, required=True, help="wall-clock budget of the run")
     p.add_argument("--threads", type=int, default=1, help="2 when the machine is the run's alone")
-    p.add_argument("--config", type=Path, default=PRESET, help="training preset (default cpu_sessions.toml, 2 mm; "
-                   "cpu_sessions_1mm.toml starts the 1 mm strided twin from the shipped 2 mm weights)")
+    p.add_argument("--config", type=Path, help="training preset (default: the one of the shipped model's grid, "
+                   "cpu_sessions.toml for 2 mm, cpu_sessions_1mm.toml for 1 mm; cpu_sessions_1mm.toml on a 2 mm "
+                   "shipped model starts the 1 mm strided twin from its weights)")
     p = sub.add_parser("stop")
     p.add_argument("run", type=Path)
     p = sub.add_parser("evaluate")
@@ -196,7 +207,8 @@ def main() -> None:
     p.add_argument("--promote", action="store_true")
     args = parser.parse_args()
     if args.command == "start":
-        config = args.config if args.config.exists() else PRESETS / args.config
+        config = session_preset() if args.config is None else (
+            args.config if args.config.exists() else PRESETS / args.config)
         start(args.run, args.bank, args.hours, args.threads, config)
     elif args.command == "stop":
         stop(args.run)

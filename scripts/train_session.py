@@ -94,10 +94,14 @@ def beats(candidate: list[dict], shipped: list[dict]) -> bool:
 
 
 def _candidates(run: Path, bank: Path, which: str = "both") -> list[Path]:
+    from lesionkit.model.checkpoint import read_checkpoint
     from lesionkit.model.export import export_model
 
     snapshots = sorted(run.glob("snapshot-*.pt"))
     sources = {"both": [run / "best.pt"] + snapshots[-1:], "best": [run / "best.pt"], "last": snapshots[-1:]}[which]
+    epochs = [read_checkpoint(source)["provenance"]["metrics"].get("epoch") for source in sources]
+    if len(sources) == 2 and epochs[0] == epochs[1]:
+        sources = sources[1:]  # best.pt is the last snapshot: export and score it once
     out = []
     for source in sources:
         target = run / f"candidate-{source.stem}.pt"

@@ -44,3 +44,24 @@ def test_each_session_starts_with_the_preset_of_the_shipped_models_grid(tmp_path
     assert session.session_preset(coarse).name == "cpu_sessions.toml"
     assert session.session_preset(fine).name == "cpu_sessions_1mm.toml"
     assert session.session_preset(session.SHIPPED).exists()
+
+
+def test_best_and_last_snapshot_of_one_epoch_are_exported_once(tmp_path, monkeypatch):
+    import lesionkit.model.export
+
+    config = NetworkConfig(widths=[4, 8])
+    network = build_network(config)
+    for name, epoch in (("snapshot-0020.pt", 20), ("snapshot-0040.pt", 40), ("best.pt", 40)):
+        save_checkpoint(tmp_path / name, network, config, provenance={"metrics": {"epoch": epoch}})
+    exported = []
+
+    def export(source, target, *args, **kwargs):
+        exported.append(source)
+        target.write_bytes(b"")
+
+    monkeypatch.setattr(lesionkit.model.export, "export_model", export)
+    assert [p.name for p in session._candidates(tmp_path, tmp_path)] == ["candidate-snapshot-0040.pt"]
+    save_checkpoint(tmp_path / "best.pt", network, config, provenance={"metrics": {"epoch": 20}})
+    assert [p.name for p in session._candidates(tmp_path, tmp_path)] == ["candidate-best.pt",
+                                                                         "candidate-snapshot-0040.pt"]
+    assert [p.name for p in exported] == ["snapshot-0040.pt", "best.pt"]  # the second call reuses snapshot 40's

@@ -83,6 +83,13 @@ def _driver(tmp_path: Path):  # noqa: ANN202
     return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
 
 
+def _nav_text(driver) -> str:  # noqa: ANN001
+    """The navigation bar's text, read in one script call: between finding the element and reading its text a page
+    that is being replaced can detach the node, which Chromium reports as a generic WebDriverException ("Node with
+    given id does not belong to the document"), not as a stale element the wait ignores (a CI run failed so)."""
+    return driver.execute_script("const nav = document.querySelector('nav'); return nav ? nav.innerText : '';")
+
+
 def _invite_and_accept(driver, wait, url: str) -> None:  # noqa: ANN001
     """ada (team admin) invites bea; bea signs in, sees nothing of the team until she accepts, then is a member;
     ada signs in again to upload."""
@@ -94,12 +101,12 @@ def _invite_and_accept(driver, wait, url: str) -> None:  # noqa: ANN001
     wait.until(lambda d: "bea" in d.find_element(By.ID, "invitations").text)
     for who in ("bea", "ada"):
         driver.find_element(By.CSS_SELECTOR, "nav button").click()  # sign out
-        wait.until(lambda d: "Sign in" in d.find_element(By.TAG_NAME, "nav").text)
+        wait.until(lambda d: "Sign in" in _nav_text(d))
         driver.get(url + "/login")
         driver.find_element(By.ID, "login").send_keys(who)
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
         driver.find_element(By.ID, "signin").click()
-        wait.until(lambda d, who=who: who in d.find_element(By.TAG_NAME, "nav").text)
+        wait.until(lambda d, who=who: who in _nav_text(d))
         if who == "bea":
             driver.get(url + "/account")
             assert driver.find_element(By.ID, "competing-as").text == "bea"
@@ -149,7 +156,7 @@ def test_browser_sign_up_upload_scores_leaderboard(tmp_path):
             driver.find_element(By.ID, "password").send_keys(PASSWORD)
             driver.find_element(By.ID, "team").send_keys("ada-lab")
             driver.find_element(By.ID, "signup").click()
-            wait.until(lambda d: "ada" in d.find_element(By.TAG_NAME, "nav").text)
+            wait.until(lambda d: "ada" in _nav_text(d))
             _invite_and_accept(driver, wait, server.url)
             driver.get(server.url + "/phases/validation")
             driver.find_element(By.ID, "method").send_keys("ResU-Net, 5 folds")

@@ -7,7 +7,7 @@ Each session trains the default model further from the best weights so far (the 
     python scripts/train_session.py evaluate RUN --bank BANK --cache PANEL --s1 S1_MNI_T1W --masks MASKS
 
 ``start`` runs ``lesionkit train BANK -o RUN --config <preset> --init <shipped> --time-limit`` (the preset of the
-shipped model's grid, :func:`session_preset`, unless ``--config`` names one) under
+shipped model's grid, :func:`session_preset`, unless ``--config`` names one; ``--init`` another start) under
 ``nice -n 10`` (interactive work preempts it) and returns; the run stops by itself when its time is spent, after the
 epoch it runs out in. ``evaluate`` exports ``best.pt`` and the last cosine-cycle snapshot (threshold and minimum
 lesion size calibrated on the run's validation split, float16), scores them and the shipped model on the fixed
@@ -50,10 +50,10 @@ def session_preset(shipped: Path = SHIPPED) -> Path:
     return PRESETS / ("cpu_sessions_1mm.toml" if spacing < 1.5 else "cpu_sessions.toml")
 
 
-def start(run: Path, bank: Path, hours: float, threads: int, config: Path = PRESET) -> None:
+def start(run: Path, bank: Path, hours: float, threads: int, config: Path, init: Path = SHIPPED) -> None:
     run.mkdir(parents=True, exist_ok=True)
     command = ["nice", "-n", "10", sys.executable, "-m", "lesionkit", "train", str(bank), "-o", str(run),
-               "--config", str(config), "--init", str(SHIPPED), "--time-limit", str(int(hours * 3600)),
+               "--config", str(config), "--init", str(init), "--time-limit", str(int(hours * 3600)),
                "--threads", str(threads), "--no-progress"]
     with open(run / "train.log", "a") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -197,6 +197,8 @@ def main() -> None:
     p.add_argument("--config", type=Path, help="training preset (default: the one of the shipped model's grid, "
                    "cpu_sessions.toml for 2 mm, cpu_sessions_1mm.toml for 1 mm; cpu_sessions_1mm.toml on a 2 mm "
                    "shipped model starts the 1 mm strided twin from its weights)")
+    p.add_argument("--init", type=Path, default=SHIPPED, help="weights to start from (default: the shipped model; "
+                   "e.g. an earlier run's best.pt that tied it on the panel)")
     p = sub.add_parser("stop")
     p.add_argument("run", type=Path)
     p = sub.add_parser("evaluate")
@@ -213,7 +215,7 @@ def main() -> None:
     if args.command == "start":
         config = session_preset() if args.config is None else (
             args.config if args.config.exists() else PRESETS / args.config)
-        start(args.run, args.bank, args.hours, args.threads, config)
+        start(args.run, args.bank, args.hours, args.threads, config, args.init)
     elif args.command == "stop":
         stop(args.run)
     else:

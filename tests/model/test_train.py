@@ -51,8 +51,10 @@ def test_training_writes_checkpoints_logs_and_snapshots(tiny_cohort, tmp_path):
     assert model.provenance["metrics"]["epoch"] == best_epoch
 
 
-def test_resume_reproduces_the_uninterrupted_run(tiny_cohort, tmp_path, monkeypatch):
-    config = _tiny_config(augment=1.0)
+@pytest.mark.parametrize("schedule", [{}, {"zoom_in": {"warmup_steps": 3}, "clip_grad_norm": 0.5}],
+                         ids=["paper", "warm-up-and-clipping"])
+def test_resume_reproduces_the_uninterrupted_run(tiny_cohort, tmp_path, monkeypatch, schedule):
+    config = _tiny_config(augment=1.0, **schedule)
     train(config, tiny_cohort, tmp_path / "straight", progress=False)
 
     real_save = train_module._save_state
@@ -293,3 +295,46 @@ def test_validation_figures_count_lesions_small_detections_and_false_lesions():
     pred[16, 16, 16] = True
     assert train_module._validation_figures(iter([(pred, truth, 1.0)]))["small_detected"] == 1.0
     assert np.isnan(train_module._validation_figures(iter([(free_pred, free, 1.0)]))["f1"])
+
+
+def test_warm_cosine_is_the_papers_schedule_with_a_linear_ramp_at_every_restart():
+    weight = torch.nn.Parameter(torch.zeros(1))
+    paper_opt, ours_opt = torch.optim.Adam([weight], lr=1e-3), torch.optim.Adam([weight], lr=1e-3)
+    paper = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(paper_opt, T_0=10, eta_min=1e-5)
+    ours = torch.optim.lr_scheduler.LambdaLR(ours_opt, train_module._WarmCosine(10, 0))
+    for _ in range(25):  # two and a half cycles
+        assert ours.get_last_lr()[0] == pytest.approx(paper.get_last_lr()[0], rel=1e-9)
+        paper_opt.step()  # no gradient: nothing moves, only the schedulers' order check is satisfied
+        ours_opt.step()
+        paper.step()
+        ours.step()
+    warm = train_module._WarmCosine(10, 4)
+    plain = train_module._WarmCosine(10, 0)
+    ramp = [warm(t) / plain(t) for t in range(6)]
+    assert ramp == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.0, 1.0])
+    assert warm(10) == pytest.approx(warm(0)) and warm(13) == pytest.approx(plain(13))  # again after a restart
+
+
+def test_gradients_are_clipped_to_the_configured_norm_and_the_log_shows_the_largest(tiny_cohort, tmp_path,
+                                                                                      monkeypatch):
+    seen = []
+    real_clip = torch.nn.utils.clip_grad_norm_
+
+    def clip(parameters, max_norm, *args, **kwargs):
+        parameters = list(parameters)
+        norm = real_clip(parameters, max_norm, *args, **kwargs)
+        after = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in parameters if p.grad is not None]))
+        seen.append((max_norm, float(norm), float(after)))
+        return norm
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", clip)
+    train(_tiny_config(clip_grad_norm=0.05), tiny_cohort, tmp_path / "clipped", progress=False)
+    assert len(seen) == 3 * 2 and all(limit == 0.05 for limit, _, _ in seen)  # every step of the three epochs
+    assert any(norm > 0.05 for _, norm, _ in seen)  # the limit was reached, so clipping is tested
+    assert all(after <= 0.05 * 1.001 for _, _, after in seen)
+    rows = list(csv.DictReader((tmp_path / "clipped" / "log.csv").open()))
+    assert [float(r["grad_norm"]) for r in rows] == pytest.approx(
+        [max(norm for _, norm, _ in seen[2 * e:2 * e + 2]) for e in range(3)], rel=1e-2)
+    seen.clear()
+    train(_tiny_config(), tiny_cohort, tmp_path / "free", progress=False)  # 0 = no clipping: the norm is logged
+    assert all(limit == float("inf") and after == pytest.approx(norm, rel=1e-5) for limit, norm, after in seen)

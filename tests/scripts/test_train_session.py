@@ -65,3 +65,24 @@ def test_best_and_last_snapshot_of_one_epoch_are_exported_once(tmp_path, monkeyp
     assert [p.name for p in session._candidates(tmp_path, tmp_path)] == ["candidate-best.pt",
                                                                          "candidate-snapshot-0040.pt"]
     assert [p.name for p in exported] == ["snapshot-0040.pt", "best.pt"]  # the second call reuses snapshot 40's
+
+
+def test_start_trains_from_the_shipped_weights_unless_told_another_start(tmp_path, monkeypatch):
+    commands = []
+
+    class Process:
+        pid = 12345
+
+        def __init__(self, command, **kwargs):
+            commands.append(command)
+
+    monkeypatch.setattr(session.subprocess, "Popen", Process)
+    preset = session.PRESETS / "cpu_sessions_1mm.toml"
+    session.start(tmp_path / "a", tmp_path / "bank", 0.5, 2, preset)
+    session.start(tmp_path / "b", tmp_path / "bank", 0.5, 2, preset, tmp_path / "tied.pt")
+    for command, init in zip(commands, (session.SHIPPED, tmp_path / "tied.pt"), strict=True):
+        assert command[:3] == ["nice", "-n", "10"]
+        assert command[command.index("--init") + 1] == str(init)
+        assert command[command.index("--config") + 1] == str(preset)
+        assert command[command.index("--time-limit") + 1] == "1800"
+    assert (tmp_path / "b" / "pid").read_text() == "12345"

@@ -36,6 +36,10 @@ class StageConfig:
     cycle_epochs: int
     """Length of one cosine-annealing cycle (warm restart after it; a snapshot is saved at its end)."""
     batch_size: int = 1
+    warmup_steps: int = 0
+    """Optimiser steps over which the learning rate ramps up linearly at the start of every cosine cycle (0 = the
+    paper's plain warm restarts). Adam's first steps after a restart (or with fresh moments) move every weight by
+    about the full learning rate; a fine-tuned network can be knocked out of its basin by them (issue 22, run s9b)."""
 
 
 @dataclass
@@ -77,6 +81,8 @@ class TrainConfig:
     """Micro-batches per optimiser step (gradient accumulation): each draws ``batch_size`` crops and the
     gradients are averaged, exactly as DDP averages them over ranks, so one process with ``accumulate = N``
     takes the same steps as N ranks."""
+    clip_grad_norm: float = 0.0
+    """Clip the gradients' global L2 norm to this before each optimiser step (0 = no clipping, the paper's)."""
     amp: bool = True
     """Mixed precision on CUDA (float16 with gradient scaling)."""
     bf16: bool = False
@@ -121,6 +127,12 @@ class TrainConfig:
             raise ValueError(f"lesion_sampling must be 'voxel' or 'lesion', not {self.lesion_sampling!r}")
         if self.accumulate < 1:
             raise ValueError(f"accumulate must be at least 1, not {self.accumulate}")
+        if not (math.isfinite(self.clip_grad_norm) and self.clip_grad_norm >= 0):
+            raise ValueError(f"clip_grad_norm must be a finite number ≥ 0, not {self.clip_grad_norm!r}")
+        for name in ("zoom_in", "zoom_out"):
+            warmup = getattr(self, name).warmup_steps
+            if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+                raise ValueError(f"{name}.warmup_steps must be a whole number ≥ 0, not {warmup!r}")
         if not 0.0 <= self.lesion_fraction <= 1.0:
             raise ValueError(f"lesion_fraction must be within [0, 1], not {self.lesion_fraction}")
         if isinstance(self.loader_threads, bool) or not isinstance(self.loader_threads, int) \

@@ -62,8 +62,8 @@ __all__ = ["train"]
 
 _log = logging.getLogger(__name__)
 
-LOG_COLUMNS = ("epoch", "stage", "step", "lr", "loss", "val_dice", "val_f1", "val_small_detected", "val_false_per_free",
-               "seconds", "note")
+LOG_COLUMNS = ("epoch", "stage", "step", "lr", "loss", "grad_norm", "val_dice", "val_f1", "val_small_detected",
+               "val_false_per_free", "seconds", "note")
 #: Lesions under this volume count as small in the validation log (the issue's two smallest size bins).
 SMALL_LESION_MM3 = 500.0
 
@@ -113,11 +113,27 @@ def _stage_at(stages: list[tuple[str, StageConfig, int]], epoch: int) -> tuple[s
     return [s for s in stages if s[2] <= epoch][-1]
 
 
+class _WarmCosine:
+    """The learning-rate factor of cosine annealing with warm restarts (floor 1 % of the peak, as
+    ``CosineAnnealingWarmRestarts(eta_min=lr / 100)``) and a linear warm-up over the first ``warmup`` steps of
+    every cycle. A class, not a closure, so ``LambdaLR`` saves and restores it with the run's state."""
+
+    def __init__(self, cycle: int, warmup: int) -> None:
+        self.cycle, self.warmup = cycle, warmup
+
+    def __call__(self, step: int) -> float:
+        t = step % self.cycle
+        cosine = 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * t / self.cycle))
+        return cosine * min(1.0, (t + 1) / self.warmup) if self.warmup else cosine
+
+
 def _optimizer(model: nn.Module, stage: StageConfig, steps_per_epoch: int):
     optimizer = torch.optim.Adam(model.parameters(), lr=stage.lr)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
-        optimizer, T_0=max(1, stage.cycle_epochs * steps_per_epoch), eta_min=stage.lr * 0.01
-    )
+    cycle = max(1, stage.cycle_epochs * steps_per_epoch)
+    if stage.warmup_steps:
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _WarmCosine(cycle, stage.warmup_steps))
+    else:  # the paper's schedule, and the one older runs' last.pt holds the state of
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=cycle, eta_min=stage.lr * 0.01)
     return optimizer, scheduler
 
 
@@ -474,10 +490,11 @@ def _resume(run: _Run, resume: bool) -> tuple[int, dict | None]:
     return int(state["epoch"]), state
 
 
-def _train_steps(run: _Run, optimizer, scheduler, batches: Iterator, on_step) -> list[float]:
-    """One epoch's optimiser steps (each over ``accumulate`` micro-batches); returns the loss of each step."""
+def _train_steps(run: _Run, optimizer, scheduler, batches: Iterator, on_step) -> tuple[list[float], list[float]]:
+    """One epoch's optimiser steps (each over ``accumulate`` micro-batches); returns the loss and the gradient
+    norm (before clipping) of each step."""
     setup, config, dist = run.setup, run.config, run.dist
-    losses = []
+    losses, norms = [], []
     for _ in range(setup.steps_per_epoch):
         optimizer.zero_grad(set_to_none=True)
         loss = 0.0
@@ -495,12 +512,16 @@ def _train_steps(run: _Run, optimizer, scheduler, batches: Iterator, on_step) ->
                 part = setup.loss_fn(logits.float(), labels) / config.accumulate  # the loss in float32
                 setup.scaler.scale(part).backward()
             loss += float(part.detach())
+        # the true gradients' norm (not the float16-scaled ones), clipped when asked; the log's grad_norm column
+        # shows a run heading for a collapse before its loss does
+        setup.scaler.unscale_(optimizer)
+        norms.append(float(nn.utils.clip_grad_norm_(setup.model.parameters(), config.clip_grad_norm or math.inf)))
         setup.scaler.step(optimizer)
         setup.scaler.update()
         scheduler.step()
         losses.append(loss)
         on_step(loss)
-    return losses
+    return losses, norms
 
 
 def _record_epoch(run: _Run, epoch: int, stage: tuple[str, StageConfig, int], row: dict, started: float,
@@ -523,6 +544,7 @@ def _record_epoch(run: _Run, epoch: int, stage: tuple[str, StageConfig, int], ro
     _append_log(run.out / "log.csv", row)
     if writer is not None:
         writer.add_scalar("train/loss", float(row["loss"]), epoch + 1)
+        writer.add_scalar("train/grad_norm", float(row["grad_norm"]), epoch + 1)
         writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], epoch + 1)
     _save_state(run.out / "last.pt", run.setup.model, optimizer, scheduler, epoch + 1, name, run.best)
 
@@ -580,14 +602,15 @@ def _run(
         keys = [(epoch * steps_per_epoch + i, dist.rank * config.accumulate + micro)
                 for i in range(steps_per_epoch) for micro in range(config.accumulate)]
         batches = workers.iterate(partial(_batch, samples.train, stage, crop, config), keys)
-        losses = _train_steps(run, optimizer, scheduler, batches,
+        losses, norms = _train_steps(run, optimizer, scheduler, batches,
                               _bar_step(bar, f"{name} epoch {epoch + 1}/{total_epochs} loss {{:.3f}}"))
         if _time_is_up(config, clock, dist):
             end_epoch, end_stage = epoch + 1, name
             stopped = {"stopped_on_time": True, "time_limit_s": config.time_limit_s,
                        "elapsed_s": round(time.monotonic() - clock, 3), "planned_epochs": total_epochs}
         row = {"epoch": epoch + 1, "stage": name, "step": (epoch + 1) * steps_per_epoch,
-               "lr": f"{optimizer.param_groups[0]['lr']:.3g}", "loss": f"{np.mean(losses):.4f}", "val_dice": "",
+               "lr": f"{optimizer.param_groups[0]['lr']:.3g}", "loss": f"{np.mean(losses):.4f}",
+               "grad_norm": f"{max(norms):.3g}", "val_dice": "",
                "note": f"time limit {config.time_limit_s:g} s reached: stopped" if stopped else ""}
         if dist.main:
             _record_epoch(run, epoch, (name, stage, first), row, started, end_epoch, stopped, writer, optimizer,

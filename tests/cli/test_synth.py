@@ -70,3 +70,15 @@ def test_synth_space_both_writes_native_files_and_transform(tmp_path):
     assert len(mni) == 1 and mni[0].space == "MNI152NLin2009aSym"
     assert t1.shape != nib.load(mni[0].t1w).shape
     assert nib.load(native[0].mask).shape == t1.shape
+
+
+def test_synth_cortex_warp_moves_the_folds_and_the_records_say_so(tmp_path):
+    args = ["--subjects", "1", "--seed", "3", "--resolution", "2", "--preset", "wide", "--quiet"]
+    assert main(["synth", str(tmp_path / "plain"), *args]) == 0
+    assert main(["synth", str(tmp_path / "warped"), *args, "--cortex-warp", "4"]) == 0
+    plain, warped = (load_cohort(tmp_path / name)[0] for name in ("plain", "warped"))
+    description = json.loads((tmp_path / "warped" / "Training" / "R001" / "dataset_description.json").read_text())
+    assert description["SynthOptions"]["cortex_warp_mm"] == 4.0
+    a, b = (np.asanyarray(nib.load(case.t1w).dataobj).astype(np.float32) for case in (plain, warped))
+    assert not np.array_equal(a, b)
+    assert main(["synth", str(tmp_path / "bad"), *args, "--cortex-warp", "9"]) != 0

@@ -51,3 +51,27 @@ def test_seeded_and_bounded():
     # each component is scaled to at most 1.2 × displacement_mm on the control grid (cubic upsampling may
     # overshoot a little); the length of the 3-vector is at most √3 times that
     assert 0 < one.max_displacement_mm <= np.sqrt(3) * 1.2 * 3.0 * 1.1
+
+
+def test_the_fine_warp_moves_folds_on_its_own_grid_and_leaves_the_coarse_draw_alone():
+    big = (64, 64, 64)  # room for several 24 mm cells
+    coarse = random_deformation(np.random.default_rng(4), big, grid_affine(1), displacement_mm=0.0, scale=0.0,
+                                rotation_deg=0.0, translation_mm=0.0)
+    fine = random_deformation(np.random.default_rng(4), big, grid_affine(1), displacement_mm=0.0, scale=0.0,
+                              rotation_deg=0.0, translation_mm=0.0, fine_mm=3.0, fine_rng=np.random.default_rng(9))
+    assert coarse.max_displacement_mm == 0.0 and 1.0 < fine.max_displacement_mm <= np.sqrt(3) * 1.2 * 3.0 * 1.1
+    # its own generator: the rest of the draw (here the affine) is what it is without the fine warp
+    plain = random_deformation(np.random.default_rng(5), big, grid_affine(1))
+    with_fine = random_deformation(np.random.default_rng(5), big, grid_affine(1), fine_mm=3.0,
+                                   fine_rng=np.random.default_rng(9))
+    assert np.array_equal(plain.affine, with_fine.affine) and not np.array_equal(plain.grid, with_fine.grid)
+    # fine means short-range: 8 mm apart its displacement is far less alike than the 24 mm coarse field's
+    smooth = random_deformation(np.random.default_rng(4), big, grid_affine(1), displacement_mm=3.0, scale=0.0,
+                                rotation_deg=0.0, translation_mm=0.0)
+
+    def alike(deformation, lag: int) -> float:  # correlation of the x displacement `lag` mm apart along x
+        shift = deformation.grid[..., 2] - coarse.grid[..., 2]
+        return float(np.corrcoef(shift[:-lag].ravel(), shift[lag:].ravel())[0, 1])
+
+    assert alike(fine, 8) < alike(smooth, 8) - 0.25
+    assert alike(fine, 1) > 0.8  # and still smooth from voxel to voxel

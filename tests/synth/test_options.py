@@ -16,7 +16,8 @@ def test_default_options_mix_real_and_generated_shapes_and_classic_is_the_origin
 
 
 @pytest.mark.parametrize("bad", [{"lesion_shapes": "spheres"}, {"skull_strip_share": 1.5},
-                                 {"lesion_free_share": -0.1}, {"age_range": (80.0, 40.0)}])
+                                 {"lesion_free_share": -0.1}, {"age_range": (80.0, 40.0)},
+                                 {"cortex_warp_mm": -1.0}, {"cortex_warp_mm": 6.0}])
 def test_bad_options_are_refused(bad):
     with pytest.raises(ValueError, match=f"^{next(iter(bad))} must be"):
         SynthOptions(**bad)

@@ -49,6 +49,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     realism.add_argument("--acquisition", choices=("wide", "calibrated"),
                          help="with randomised contrast: wide (SNR 5-40, 2-6 mm slices for half) or calibrated "
                          "(mostly 1 mm research scans, some older and clinical 3-5 mm ones)")
+    realism.add_argument("--cortex-warp", type=float, metavar="MM",
+                         help="move each subject's gyri and sulci by up to MM mm (a fine warp on an 8 mm grid), so "
+                         "its folding is its own, not the template's (default 0: off)")
     return parser
 
 
@@ -64,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     chosen = {"lesion_shapes": args.lesion_shapes, "age_range": tuple(args.age_range) if args.age_range else None,
               "randomize_contrast": args.randomize_contrast, "skull_strip_share": args.skull_strip_share,
               "lesion_free_share": args.lesion_free_share, "small_lesion_share": args.small_lesion_share,
-              "acquisition": args.acquisition}
+              "acquisition": args.acquisition, "cortex_warp_mm": args.cortex_warp}
     try:
         options = dataclasses.replace(PRESETS[args.preset], **{k: v for k, v in chosen.items() if v is not None})
     except ValueError as error:

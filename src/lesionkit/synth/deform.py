@@ -29,6 +29,21 @@ class Deformation:
     max_displacement_mm: float
 
 
+#: Control-point spacing of the fine (gyral) displacement: about one gyrus and its sulcus.
+FINE_SPACING_MM = 8.0
+
+
+def _smooth_field(rng: np.random.Generator, shape: tuple[int, int, int], resolution: float, displacement_mm: float,
+                  spacing_mm: float) -> np.ndarray:
+    """A smooth displacement (template mm, ``(3, X, Y, Z)``): drawn on a coarse grid, smoothed, upsampled (cubic to
+    1/4, then linear)."""
+    cells = [max(3, int(np.ceil(n * resolution / spacing_mm)) + 1) for n in shape]
+    coarse = rng.standard_normal((3, *cells)).astype(np.float32)
+    coarse = np.stack([ndi.gaussian_filter(c, 0.7, mode="nearest") for c in coarse])
+    coarse *= displacement_mm / max(float(np.abs(coarse).max()), 1e-6) * 1.2
+    return upsample(coarse, shape)
+
+
 def random_deformation(
     rng: np.random.Generator,
     shape: tuple[int, int, int],
@@ -39,8 +54,15 @@ def random_deformation(
     scale: float = 0.05,
     rotation_deg: float = 3.0,
     translation_mm: float = 2.0,
+    fine_mm: float = 0.0,
+    fine_rng: np.random.Generator | None = None,
 ) -> Deformation:
-    """Draw a subject's deformation on the grid ``(shape, affine)`` (subject space = that grid)."""
+    """Draw a subject's deformation on the grid ``(shape, affine)`` (subject space = that grid).
+
+    ``fine_mm`` adds a second displacement of about that many mm at its largest (~1/4 of it on average), on an 8 mm
+    control grid (drawn from
+    ``fine_rng``, default ``rng``): it moves each gyrus and sulcus a little on its own, so the subject's folding no
+    longer follows the template's (:attr:`lesionkit.synth.options.SynthOptions.cortex_warp_mm`)."""
     resolution = float(abs(affine[0, 0]))
     # Small affine about the grid centre: residual of the linear registration ATLAS applied.
     rot = Rotation.from_rotvec(np.deg2rad(rng.uniform(-rotation_deg, rotation_deg, 3))).as_matrix()
@@ -52,12 +74,9 @@ def random_deformation(
     subject[:3, 3] = centre - lin @ centre + rng.uniform(-translation_mm, translation_mm, 3)
     inverse = np.linalg.inv(subject)
 
-    # Smooth displacement (in template mm), on a coarse grid then upsampled (cubic to 1/4, then linear).
-    cells = [max(3, int(np.ceil(n * resolution / spacing_mm)) + 1) for n in shape]
-    coarse = rng.standard_normal((3, *cells)).astype(np.float32)
-    coarse = np.stack([ndi.gaussian_filter(c, 0.7, mode="nearest") for c in coarse])
-    coarse *= displacement_mm / max(float(np.abs(coarse).max()), 1e-6) * 1.2
-    field = upsample(coarse, shape)  # (3, X, Y, Z), template mm
+    field = _smooth_field(rng, shape, resolution, displacement_mm, spacing_mm)  # (3, X, Y, Z), template mm
+    if fine_mm > 0:
+        field += _smooth_field(fine_rng or rng, shape, resolution, fine_mm, FINE_SPACING_MM)
 
     # Output voxel -> world (subject mm) -> template mm (inverse affine) + displacement -> template voxel.
     inv_vox = np.linalg.inv(affine)

@@ -49,6 +49,13 @@ class SynthOptions:
     """The gliotic rim of each lesion: ``fixed`` 1.5–3 mm, or ``scaled`` to at most a third of the lesion's depth,
     so lacunes and small infarcts are CSF-dark cavities (:func:`lesionkit.synth.lesions.paint_lesion`)."""
 
+    cortex_warp_mm: float = 0.0
+    """Largest extra displacement (mm) of a fine warp on an 8 mm grid (on average about a quarter of it; at 4 mm the
+    smallest Jacobian determinant measured 0.3: no folding): each subject's gyri and sulci move on their own, away
+    from the template's. Every subject is the deformed MNI template, and the template is one of the
+    network's input channels; with the template's folding in every training head, a network at 1 mm learnt that
+    cortex differing from the template is lesion and marked real heads' sulci (issue 22, session 10). 0: off."""
+
     def __post_init__(self) -> None:
         if self.lesion_shapes not in ("generated", "real", "mixed"):
             raise ValueError(f"lesion_shapes must be 'generated', 'real' or 'mixed', got {self.lesion_shapes!r}")
@@ -59,6 +66,9 @@ class SynthOptions:
         for name in ("skull_strip_share", "lesion_free_share", "small_lesion_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        if not 0.0 <= self.cortex_warp_mm <= 5.0:
+            raise ValueError(f"cortex_warp_mm must be between 0 and 5 mm (more folds the cortex over itself), got "
+                             f"{self.cortex_warp_mm}")
         if self.age_range is not None:
             low, high = self.age_range
             if not 0 <= low <= high <= 120:

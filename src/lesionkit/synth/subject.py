@@ -123,7 +123,8 @@ def generate_subject(
     model = head_model(resolution)
     profile = cohort_profile or draw_profile(np.random.default_rng([seed, 1]), "R000")
     shape = grid_shape(model.resolution)
-    deformation = random_deformation(rng, shape, model.affine, **(_VARIED_HEAD if options.age_range else {}))
+    deformation = random_deformation(rng, shape, model.affine, **(_VARIED_HEAD if options.age_range else {}),
+                                     fine_mm=options.cortex_warp_mm, fine_rng=np.random.default_rng([seed, 5]))
     image, periventricular = warp([model.t1, model.periventricular], deformation)
     labels = warp(model.labels, deformation, nearest=True)
     age, atrophy, aged_wm = None, 0.0, None

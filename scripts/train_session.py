@@ -33,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 SHIPPED = ROOT / "src/lesionkit/data/lesionkit_default_model.pt"
 PRESETS = ROOT / "src/lesionkit/model/presets"
-PRESET = PRESETS / "cpu_sessions.toml"
 LEDGER = ROOT / "docs/training_ledger.tsv"
 LESIONED_SETS = ("realistic", "classic", "s1_painted", "s1_degraded")
 LEDGER_COLUMNS = ("date", "run", "candidate", "steps", "train_hours", "bank", "panel_score", "realistic_dice",

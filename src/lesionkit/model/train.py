@@ -603,7 +603,7 @@ def _run(
                 for i in range(steps_per_epoch) for micro in range(config.accumulate)]
         batches = workers.iterate(partial(_batch, samples.train, stage, crop, config), keys)
         losses, norms = _train_steps(run, optimizer, scheduler, batches,
-                              _bar_step(bar, f"{name} epoch {epoch + 1}/{total_epochs} loss {{:.3f}}"))
+                                     _bar_step(bar, f"{name} epoch {epoch + 1}/{total_epochs} loss {{:.3f}}"))
         if _time_is_up(config, clock, dist):
             end_epoch, end_stage = epoch + 1, name
             stopped = {"stopped_on_time": True, "time_limit_s": config.time_limit_s,

@@ -60,9 +60,9 @@ def random_deformation(
     """Draw a subject's deformation on the grid ``(shape, affine)`` (subject space = that grid).
 
     ``fine_mm`` adds a second displacement of about that many mm at its largest (~1/4 of it on average), on an 8 mm
-    control grid (drawn from
-    ``fine_rng``, default ``rng``): it moves each gyrus and sulcus a little on its own, so the subject's folding no
-    longer follows the template's (:attr:`lesionkit.synth.options.SynthOptions.cortex_warp_mm`)."""
+    control grid (drawn from ``fine_rng``, default ``rng``): it moves each gyrus and sulcus a little on its own, so
+    the subject's folding no longer follows the template's
+    (:attr:`lesionkit.synth.options.SynthOptions.cortex_warp_mm`)."""
     resolution = float(abs(affine[0, 0]))
     # Small affine about the grid centre: residual of the linear registration ATLAS applied.
     rot = Rotation.from_rotvec(np.deg2rad(rng.uniform(-rotation_deg, rotation_deg, 3))).as_matrix()

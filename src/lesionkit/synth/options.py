@@ -52,9 +52,9 @@ class SynthOptions:
     cortex_warp_mm: float = 0.0
     """Largest extra displacement (mm) of a fine warp on an 8 mm grid (on average about a quarter of it; at 4 mm the
     smallest Jacobian determinant measured 0.3: no folding): each subject's gyri and sulci move on their own, away
-    from the template's. Every subject is the deformed MNI template, and the template is one of the
-    network's input channels; with the template's folding in every training head, a network at 1 mm learnt that
-    cortex differing from the template is lesion and marked real heads' sulci (issue 22, session 10). 0: off."""
+    from the template's. Every subject is the deformed MNI template, also one of the network's input channels; made
+    to test whether that is why 1 mm networks marked a real head's sulci as lesions (issue 22, session 10: trained
+    on warped heads, the network marked other sulci instead, so it is at most part of the cause). 0: off."""
 
     def __post_init__(self) -> None:
         if self.lesion_shapes not in ("generated", "real", "mixed"):

@@ -82,3 +82,15 @@ def test_synth_cortex_warp_moves_the_folds_and_the_records_say_so(tmp_path):
     a, b = (np.asanyarray(nib.load(case.t1w).dataobj).astype(np.float32) for case in (plain, warped))
     assert not np.array_equal(a, b)
     assert main(["synth", str(tmp_path / "bad"), *args, "--cortex-warp", "9"]) != 0
+
+
+def test_synth_sulcal_csf_darkens_the_sulci_and_the_records_say_so(tmp_path):
+    args = ["--subjects", "1", "--seed", "3", "--resolution", "2", "--preset", "classic", "--quiet"]
+    assert main(["synth", str(tmp_path / "plain"), *args]) == 0
+    assert main(["synth", str(tmp_path / "opened"), *args, "--sulcal-csf", "1"]) == 0
+    plain, opened = (load_cohort(tmp_path / name)[0] for name in ("plain", "opened"))
+    description = json.loads((tmp_path / "opened" / "Training" / "R001" / "dataset_description.json").read_text())
+    assert description["SynthOptions"]["sulcal_csf"] == 1.0
+    a, b = (np.asanyarray(nib.load(case.t1w).dataobj).astype(np.float32) for case in (plain, opened))
+    assert b.sum() < a.sum() and np.array_equal(nib.load(plain.mask).get_fdata(), nib.load(opened.mask).get_fdata())
+    assert main(["synth", str(tmp_path / "bad"), *args, "--sulcal-csf", "2"]) != 0

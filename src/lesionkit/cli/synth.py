@@ -52,6 +52,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     realism.add_argument("--cortex-warp", type=float, metavar="MM",
                          help="move each subject's gyri and sulci by up to MM mm (a fine warp on an 8 mm grid), so "
                          "its folding is its own, not the template's (default 0: off)")
+    realism.add_argument("--sulcal-csf", type=float, metavar="A",
+                         help="draw CSF along each sulcus to its fundus, as a real 1 mm scan shows it (0-1: how dark; "
+                         "the template's averaged sulci are grey at depth; default 0: off)")
     return parser
 
 
@@ -67,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     chosen = {"lesion_shapes": args.lesion_shapes, "age_range": tuple(args.age_range) if args.age_range else None,
               "randomize_contrast": args.randomize_contrast, "skull_strip_share": args.skull_strip_share,
               "lesion_free_share": args.lesion_free_share, "small_lesion_share": args.small_lesion_share,
-              "acquisition": args.acquisition, "cortex_warp_mm": args.cortex_warp}
+              "acquisition": args.acquisition, "cortex_warp_mm": args.cortex_warp, "sulcal_csf": args.sulcal_csf}
     try:
         options = dataclasses.replace(PRESETS[args.preset], **{k: v for k, v in chosen.items() if v is not None})
     except ValueError as error:

@@ -101,7 +101,10 @@ def warp(volume: np.ndarray | list[np.ndarray], deformation: Deformation, *, nea
     import torch
 
     stack = np.stack(volume) if isinstance(volume, list) else volume[None]
-    data = torch.from_numpy(np.ascontiguousarray(stack, dtype=np.float32))[None]  # stack is a fresh, writable copy
+    stack = np.ascontiguousarray(stack, dtype=np.float32)
+    if not stack.flags.writeable:  # a cached, read-only template map (torch wants writable memory)
+        stack = stack.copy()
+    data = torch.from_numpy(stack)[None]
     grid = torch.from_numpy(deformation.grid)[None]
     out = torch.nn.functional.grid_sample(
         data, grid, mode="nearest" if nearest else "bilinear", padding_mode="zeros", align_corners=True

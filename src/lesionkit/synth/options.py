@@ -55,6 +55,10 @@ class SynthOptions:
     from the template's. Every subject is the deformed MNI template, also one of the network's input channels; made
     to test whether that is why 1 mm networks marked a real head's sulci as lesions (issue 22, session 10: trained
     on warped heads, the network marked other sulci instead, so it is at most part of the cause). 0: off."""
+    sulcal_csf: float = 0.0
+    """How CSF-dark each sulcus is to its fundus (0..1; :mod:`lesionkit.synth.sulci`): the template, an average of 152
+    brains, has shallow sulci that are grey at depth, a real 1 mm scan narrow CSF clefts down to the fundus. Each
+    subject draws 60–100 % of it. 0: off (the template's sulci, every earlier cohort's bytes)."""
 
     def __post_init__(self) -> None:
         if self.lesion_shapes not in ("generated", "real", "mixed"):
@@ -69,6 +73,8 @@ class SynthOptions:
         if not 0.0 <= self.cortex_warp_mm <= 5.0:
             raise ValueError(f"cortex_warp_mm must be between 0 and 5 mm (more folds the cortex over itself), got "
                              f"{self.cortex_warp_mm}")
+        if not 0.0 <= self.sulcal_csf <= 1.0:
+            raise ValueError(f"sulcal_csf must be between 0 and 1, got {self.sulcal_csf}")
         if self.age_range is not None:
             low, high = self.age_range
             if not 0 <= low <= high <= 120:

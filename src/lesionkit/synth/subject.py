@@ -22,6 +22,7 @@ from lesionkit.synth.profile import ScannerProfile, draw_profile
 from lesionkit.synth.randomize import apply_acquisition, apply_tissue_contrast, brain_extraction, draw_acquisition
 from lesionkit.synth.real_shapes import place_real_lesion
 from lesionkit.synth.scanner import apply_scanner
+from lesionkit.synth.sulci import open_sulci, sulcal_fundi
 
 __all__ = ["SyntheticSubject", "generate_subject"]
 
@@ -127,6 +128,9 @@ def generate_subject(
                                      fine_mm=options.cortex_warp_mm, fine_rng=np.random.default_rng([seed, 5]))
     image, periventricular = warp([model.t1, model.periventricular], deformation)
     labels = warp(model.labels, deformation, nearest=True)
+    if options.sulcal_csf > 0:  # its own stream ([seed, 6]): the rest of the subject keeps its draw
+        open_sulci(np.random.default_rng([seed, 6]), image, labels, warp(sulcal_fundi(model.resolution), deformation),
+                   options.sulcal_csf, model.resolution, model.csf_level)
     age, atrophy, aged_wm = None, 0.0, None
     if options.age_range is not None:
         age = round(float(extra.uniform(*options.age_range)), 1)

@@ -53,13 +53,14 @@ def medial_sheet(white: np.ndarray, within: np.ndarray) -> np.ndarray:
 def sulcal_fundi(resolution: float = 1.0) -> np.ndarray:
     """float32 0..1 on the template's grid at ``resolution`` mm: how much of each voxel a real scan's sulcal CSF
     fills (a ~1 mm thick sheet through the supratentorial sulci, from their fundus outwards). Read-only, cached."""
-    tissue = head_model(1.0).labels >> 5
-    sheet = medial_sheet(tissue == Tissue.WM, np.isin(tissue, (Tissue.CORTEX, Tissue.CSF)))
-    # a one-voxel sheet blurred to ~1 mm of CSF with partial volume on either side (peak 1, flanks ~0.3)
-    fundi = np.clip(ndi.gaussian_filter(sheet.astype(np.float32), 0.5) * 1.25, 0.0, 1.0)
-    if resolution != 1.0:
+    if resolution != 1.0:  # the 1 mm sheet, pre-blurred and subsampled like the head model
         step = int(round(resolution))
-        fundi = ndi.gaussian_filter(fundi, 0.42 * step)[::step, ::step, ::step].copy()
+        fundi = ndi.gaussian_filter(sulcal_fundi(1.0), 0.42 * step)[::step, ::step, ::step].copy()
+    else:
+        tissue = head_model(1.0).labels >> 5
+        sheet = medial_sheet(tissue == Tissue.WM, np.isin(tissue, (Tissue.CORTEX, Tissue.CSF)))
+        # a one-voxel sheet blurred to ~1 mm of CSF with partial volume on either side (peak 1, flanks ~0.3)
+        fundi = np.clip(ndi.gaussian_filter(sheet.astype(np.float32), 0.5) * 1.25, 0.0, 1.0)
     fundi.setflags(write=False)
     return fundi
 

@@ -36,9 +36,11 @@ def test_impossible_loader_and_time_settings_are_refused(key, value):
 
 
 @pytest.mark.parametrize(
-    ("overrides", "match"), [({"clip_grad_norm": -1.0}, "clip_grad_norm"), ({"clip_grad_norm": float("nan")},
-                             "clip_grad_norm"), ({"zoom_in": {"warmup_steps": -1}}, "zoom_in.warmup_steps"),
-                             ({"zoom_out": {"warmup_steps": 2.5}}, "zoom_out.warmup_steps")]
+    ("overrides", "match"),
+    [({"clip_grad_norm": -1.0}, "clip_grad_norm"), ({"clip_grad_norm": float("nan")}, "clip_grad_norm"),
+     ({"prior_jitter_mm": -1.0}, "prior_jitter_mm"), ({"prior_jitter_mm": 12.0}, "prior_jitter_mm"),
+     ({"zoom_in": {"warmup_steps": -1}}, "zoom_in.warmup_steps"),
+     ({"zoom_out": {"warmup_steps": 2.5}}, "zoom_out.warmup_steps")]
 )
 def test_impossible_clipping_and_warm_up_settings_are_refused(overrides, match):
     with pytest.raises(ValueError, match=match):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from lesionkit.model.sampling import crop_slices, extract_crop, round_up_crop
+from lesionkit.model.sampling import crop_slices, extract_crop, round_up_crop, shift_slices
 
 
 def test_round_up_crop():
@@ -53,3 +53,10 @@ def test_lesion_sampling_gives_a_small_lesion_as_many_crops_as_a_large_one():
 
     assert 0.4 < share_on_small(bounds) < 0.6  # each lesion equally likely
     assert share_on_small(None) < 0.01  # by voxel: 1 in 1001
+
+
+def test_shifted_slices_move_by_the_offset_and_stop_at_the_volume_edge():
+    slices = (slice(2, 10), slice(0, 8), slice(12, 20))
+    assert shift_slices(slices, (30, 30, 20), (3, 0, 0)) == (slice(5, 13), slice(0, 8), slice(12, 20))
+    # axis 1 cannot go below 0, axis 2 not past 20: those moves are cut short
+    assert shift_slices(slices, (30, 30, 20), (-5, -4, 4)) == (slice(0, 8), slice(0, 8), slice(12, 20))

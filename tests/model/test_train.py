@@ -338,3 +338,30 @@ def test_gradients_are_clipped_to_the_configured_norm_and_the_log_shows_the_larg
     seen.clear()
     train(_tiny_config(), tiny_cohort, tmp_path / "free", progress=False)  # 0 = no clipping: the norm is logged
     assert all(limit == float("inf") and after == pytest.approx(norm, rel=1e-5) for limit, norm, after in seen)
+
+
+
+def test_prior_jitter_moves_the_mirror_and_template_crops_only_and_by_at_most_its_reach():
+    from lesionkit.model.augment import build_augmentation
+    from lesionkit.model.data import Sample
+
+    volumes = np.random.default_rng(0).normal(size=(3, 24, 24, 24)).astype(np.float16)  # t1, mirror, template
+    sample = Sample("a", volumes, np.zeros((24, 24, 24), np.float16), np.zeros((0, 3), np.int32), np.array([0]))
+    one = {"augment": 0.0, "channels": ["t1", "mirror", "template"], "zoom_in": {"batch_size": 1}}
+    plain, jittered = _tiny_config(**one), _tiny_config(**one, prior_jitter_mm=3.0)
+    slices = (slice(6, 18),) * 3
+    rng = np.random.default_rng(1)
+    assert train_module._prior_slices(slices, "t1", sample, jittered, rng) == slices
+    assert train_module._prior_slices(slices, "template", sample, plain, rng) == slices
+    moves = [[s.start - 6 for s in train_module._prior_slices(slices, name, sample, jittered, rng)]
+             for _ in range(20) for name in ("mirror", "template")]
+    assert np.abs(moves).max() == 3 and len({tuple(m) for m in moves}) > 10
+    identity = build_augmentation(0.0)
+    differ = 0
+    for step in range(4):  # the image and mask crops are the ones without jitter, the priors are moved
+        a, la = train_module._batch([sample], plain.zoom_in, (12, 12, 12), plain, identity, step, 0)
+        b, lb = train_module._batch([sample], jittered.zoom_in, (12, 12, 12), jittered, identity, step, 0)
+        np.testing.assert_array_equal(a[:, 0].numpy(), b[:, 0].numpy())
+        np.testing.assert_array_equal(la.numpy(), lb.numpy())
+        differ += int(not torch.equal(a[:, 1:], b[:, 1:]))
+    assert differ >= 3

@@ -112,6 +112,12 @@ class TrainConfig:
     blocks (see :mod:`lesionkit.model.features`)."""
     channels: list[str] = field(default_factory=lambda: ["t1"])
     """Input channels (``t1``, ``mirror``, ``template``; see :mod:`lesionkit.model.features`)."""
+    prior_jitter_mm: float = 0.0
+    """Largest move (mm, per axis) of the ``mirror`` and ``template`` channels of each training crop against its
+    image, each channel its own whole-voxel move (0 = off). A synthetic head is the template, smoothly deformed: its
+    folds match the template channel and, the template being symmetric, its own mirror, to within a few mm. A real
+    head's do not (its own sulci, its own asymmetry), and a network that learnt "darker than the template or the other
+    side here" from synthetic heads marks a real head's deep sulci as lesions (issue 22, sessions 10–11)."""
 
     def window(self, stage: str | None = None) -> list[int]:
         """The inference window: ``roi_size``, else the crop of ``stage`` (default: the last non-empty stage)."""
@@ -133,6 +139,8 @@ class TrainConfig:
             warmup = getattr(self, name).warmup_steps
             if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
                 raise ValueError(f"{name}.warmup_steps must be a whole number ≥ 0, not {warmup!r}")
+        if not (math.isfinite(self.prior_jitter_mm) and 0.0 <= self.prior_jitter_mm <= 10.0):
+            raise ValueError(f"prior_jitter_mm must be within [0, 10] mm, not {self.prior_jitter_mm!r}")
         if not 0.0 <= self.lesion_fraction <= 1.0:
             raise ValueError(f"lesion_fraction must be within [0, 1], not {self.lesion_fraction}")
         if isinstance(self.loader_threads, bool) or not isinstance(self.loader_threads, int) \

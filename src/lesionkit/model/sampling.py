@@ -57,6 +57,15 @@ def crop_slices(
     return tuple(slice(s, s + c) for s, c in zip(starts, crop, strict=True))
 
 
+def shift_slices(slices: tuple[slice, ...], shape: Sequence[int], offset: Sequence[int]) -> tuple[slice, ...]:
+    """``slices`` moved by ``offset`` voxels, each axis's move cut short where it would leave ``shape``."""
+    moved = []
+    for s, size, step in zip(slices, shape, offset, strict=True):
+        step = int(np.clip(step, -s.start, max(0, size - s.stop)))
+        moved.append(slice(s.start + step, s.stop + step))
+    return tuple(moved)
+
+
 def extract_crop(volume: np.ndarray, slices: tuple[slice, ...], crop: Sequence[int], fill: float = 0.0) -> np.ndarray:
     """``volume[slices]`` padded with ``fill`` up to ``crop`` where the volume is smaller than the crop."""
     part = volume[slices]

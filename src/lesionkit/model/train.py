@@ -54,7 +54,7 @@ from lesionkit.model.inference import predict_inputs
 from lesionkit.model.losses import BCEDiceLoss
 from lesionkit.model.networks import NetworkConfig, build_network
 from lesionkit.model.normalize import DEFAULT_NORMALIZATION
-from lesionkit.model.sampling import crop_slices, extract_crop, round_up_crop
+from lesionkit.model.sampling import crop_slices, extract_crop, round_up_crop, shift_slices
 from lesionkit.model.transfer import strided_config, strided_from_coarse
 from lesionkit.typing import PathLike
 
@@ -149,13 +149,27 @@ def _batch(
         sample = samples[int(rng.integers(len(samples)))]
         bounds = sample.lesion_bounds if config.lesion_sampling == "lesion" else None
         slices = crop_slices(sample.mask.shape, crop, rng, sample.lesion_voxels, config.lesion_fraction, bounds)
-        image = np.stack([extract_crop(channel, slices, crop, fill=float(channel.min())) for channel in sample.image])
+        image = np.stack([
+            extract_crop(channel, _prior_slices(slices, name, sample, config, rng), crop, fill=float(channel.min()))
+            for name, channel in zip(config.channels, sample.image, strict=True)
+        ])
         label = extract_crop(sample.mask, slices, crop)[None]
         image, label = image.astype(np.float32), label.astype(np.float32)
         image, label = augment(transform, image, label, int(rng.integers(2**31)))
         images.append(image)
         labels.append(label)
     return torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(labels))
+
+
+def _prior_slices(slices: tuple[slice, ...], channel: str, sample: Sample, config: TrainConfig,
+                  rng: np.random.Generator) -> tuple[slice, ...]:
+    """Where to crop ``channel``: with ``prior_jitter_mm``, the mirror and template channels each from their own
+    random place up to that far from the image's (a whole-voxel move per crop and channel: a smooth warp of each
+    crop, the better model of a real head's drift, cost 0.2–0.4 s per 80³ crop here, as much as the step itself)."""
+    if config.prior_jitter_mm <= 0 or channel not in ("mirror", "template"):
+        return slices  # nothing drawn: runs without it keep their crops
+    reach = int(round(config.prior_jitter_mm / float(np.mean(sample.spacing))))
+    return shift_slices(slices, sample.mask.shape, rng.integers(-reach, reach + 1, 3))
 
 
 class _Batches:

@@ -72,25 +72,15 @@ def test_synth_space_both_writes_native_files_and_transform(tmp_path):
     assert nib.load(native[0].mask).shape == t1.shape
 
 
-def test_synth_cortex_warp_moves_the_folds_and_the_records_say_so(tmp_path):
+@pytest.mark.parametrize(("flag", "value", "field", "bad"), [("--cortex-warp", "4", "cortex_warp_mm", "9"),
+                                                           ("--sulcal-csf", "1", "sulcal_csf", "2")])
+def test_synth_anatomy_options_change_the_heads_and_the_records_say_so(tmp_path, flag, value, field, bad):
     args = ["--subjects", "1", "--seed", "3", "--resolution", "2", "--preset", "wide", "--quiet"]
     assert main(["synth", str(tmp_path / "plain"), *args]) == 0
-    assert main(["synth", str(tmp_path / "warped"), *args, "--cortex-warp", "4"]) == 0
-    plain, warped = (load_cohort(tmp_path / name)[0] for name in ("plain", "warped"))
-    description = json.loads((tmp_path / "warped" / "Training" / "R001" / "dataset_description.json").read_text())
-    assert description["SynthOptions"]["cortex_warp_mm"] == 4.0
-    a, b = (np.asanyarray(nib.load(case.t1w).dataobj).astype(np.float32) for case in (plain, warped))
+    assert main(["synth", str(tmp_path / "changed"), *args, flag, value]) == 0
+    plain, changed = (load_cohort(tmp_path / name)[0] for name in ("plain", "changed"))
+    description = json.loads((tmp_path / "changed" / "Training" / "R001" / "dataset_description.json").read_text())
+    assert description["SynthOptions"][field] == float(value)
+    a, b = (np.asanyarray(nib.load(case.t1w).dataobj).astype(np.float32) for case in (plain, changed))
     assert not np.array_equal(a, b)
-    assert main(["synth", str(tmp_path / "bad"), *args, "--cortex-warp", "9"]) != 0
-
-
-def test_synth_sulcal_csf_darkens_the_sulci_and_the_records_say_so(tmp_path):
-    args = ["--subjects", "1", "--seed", "3", "--resolution", "2", "--preset", "classic", "--quiet"]
-    assert main(["synth", str(tmp_path / "plain"), *args]) == 0
-    assert main(["synth", str(tmp_path / "opened"), *args, "--sulcal-csf", "1"]) == 0
-    plain, opened = (load_cohort(tmp_path / name)[0] for name in ("plain", "opened"))
-    description = json.loads((tmp_path / "opened" / "Training" / "R001" / "dataset_description.json").read_text())
-    assert description["SynthOptions"]["sulcal_csf"] == 1.0
-    a, b = (np.asanyarray(nib.load(case.t1w).dataobj).astype(np.float32) for case in (plain, opened))
-    assert b.sum() < a.sum() and np.array_equal(nib.load(plain.mask).get_fdata(), nib.load(opened.mask).get_fdata())
-    assert main(["synth", str(tmp_path / "bad"), *args, "--sulcal-csf", "2"]) != 0
+    assert main(["synth", str(tmp_path / "bad"), *args, flag, bad]) != 0

@@ -43,3 +43,11 @@ def test_union_box():
     a, b = (slice(2, 5), slice(0, 3)), (slice(4, 9), slice(1, 2))
     assert union_box(a, b) == (slice(2, 9), slice(0, 3))
     assert union_box(None, b) == b and union_box(a, None) == a and union_box(None, None) is None
+
+
+def test_a_padded_box_grows_on_every_side_and_stops_at_the_array_edge():
+    mask = np.zeros((10, 12, 8), bool)
+    mask[1, 5:7, 3] = True
+    assert bounding_box(mask, pad=2) == (slice(0, 4), slice(3, 9), slice(1, 6))
+    assert bounding_box(np.asfortranarray(mask), pad=2) == bounding_box(mask, pad=2)
+    assert bounding_box(np.zeros((4, 4), bool), pad=3) is None

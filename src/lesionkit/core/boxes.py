@@ -39,14 +39,22 @@ def _axis0_extent(mask: np.ndarray) -> tuple[int, int] | None:
     return (int(planes[0]), int(planes[-1]) + 1) if planes.size else None
 
 
-def bounding_box(mask: np.ndarray) -> Box | None:
-    """Tight box around the non-zero voxels of ``mask`` (any dtype), or None if it has none."""
+def bounding_box(mask: np.ndarray, pad: int = 0) -> Box | None:
+    """Box around the non-zero voxels of ``mask`` (any dtype), grown by ``pad`` voxels on every side within the
+    array (0: tight), or None if it has none."""
     mask = np.asanyarray(mask)
+    box = _tight_box(mask)
+    if box is None or not pad:
+        return box
+    return tuple(slice(max(0, b.start - pad), min(n, b.stop + pad)) for b, n in zip(box, mask.shape, strict=True))
+
+
+def _tight_box(mask: np.ndarray) -> Box | None:
     if mask.size == 0:
         return None
     if mask.ndim > 1 and mask.flags.f_contiguous and not mask.flags.c_contiguous:
         # nibabel's layout: the transpose is a C-ordered view, where the projections below need no copy
-        box = bounding_box(mask.T)
+        box = _tight_box(mask.T)
         return None if box is None else box[::-1]
     if mask.dtype == bool or mask.dtype.kind == "i" and mask.itemsize == 1:
         mask = mask.view(np.uint8)  # max() over unsigned bytes is SIMD-fast and sees any non-zero

@@ -71,19 +71,11 @@ _LAGS = (1, 3, 5)
 NAN = float("nan")
 
 
-def _box(mask: np.ndarray, pad: int = 1) -> tuple[slice, ...] | None:
-    """:func:`lesionkit.core.bounding_box` grown by ``pad`` voxels (within the volume)."""
-    box = bounding_box(mask)
-    if box is None:
-        return None
-    return tuple(slice(max(b.start - pad, 0), min(b.stop + pad, n)) for b, n in zip(box, mask.shape, strict=True))
-
-
 def wm_snr(image: np.ndarray, wm: np.ndarray, exclude: np.ndarray | None = None) -> tuple[float, float]:
     """(white-matter level, SNR) of ``image`` in the voxels of ``wm`` (not in ``exclude``); NaN for both with
     fewer than 100 such voxels away from the volume's border."""
     keep = np.asarray(wm, bool) if exclude is None else np.asarray(wm, bool) & ~np.asarray(exclude, bool)
-    box = _box(keep)
+    box = bounding_box(keep, pad=1)
     if box is None:
         return NAN, NAN
     x = np.asarray(image[box], dtype=np.float32)
@@ -112,7 +104,7 @@ def axis_curvature(image: np.ndarray, region: np.ndarray, lags: Sequence[int] = 
     """Per axis, ``(V(c) − V(b)) / (V(b) − V(a))`` of the structure function ``V`` at ``lags`` ``(a, b, c)`` inside
     ``region`` (NaN where undefined): about 1 for sharp detail, more for a profile blurred along that axis."""
     region = np.asarray(region, bool)
-    box = _box(region, pad=0)
+    box = bounding_box(region)
     out = np.full(3, NAN)
     if box is None:
         return out

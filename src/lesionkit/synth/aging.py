@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from lesionkit.core import bounding_box
 from lesionkit.synth.anatomy import Tissue
 from lesionkit.synth.fields import smooth_noise
 
@@ -37,12 +38,9 @@ def _grow_into(
     resolution: float, csf_level: float, new_tissue: int,
 ) -> np.ndarray:
     """Turn ``into`` voxels within ``reach_mm`` of ``source`` into CSF (image and labels, in place)."""
-    found = ndi.find_objects(source.astype(np.uint8))
-    if not found or found[0] is None:
+    box = bounding_box(source, pad=int(np.ceil(float(reach_mm.max()) / resolution)) + 2)
+    if box is None:
         return np.zeros(source.shape, bool)
-    pad = int(np.ceil(float(reach_mm.max()) / resolution)) + 2
-    box = tuple(slice(max(0, s.start - pad), min(n, s.stop + pad)) for s, n in zip(found[0], source.shape,
-                                                                                 strict=True))
     dist = ndi.distance_transform_edt(~source[box], sampling=resolution).astype(np.float32)
     # partial volume over one voxel at the new border
     fraction = np.clip((reach_mm[box] - dist) / resolution + 0.5, 0.0, 1.0) * into[box]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from lesionkit.core import bounding_box
 from lesionkit.io.templates import ATLAS_AFFINE, ATLAS_SHAPE, TERRITORY_CLASSES, load_template, load_territories
 from lesionkit.io.templates import territory_names as _territory_names
 from lesionkit.synth.fields import smooth_noise
@@ -90,8 +91,7 @@ def _coarse_distance(mask: np.ndarray, outside: bool) -> np.ndarray:
 def _periventricular_weight(ventricle: np.ndarray, y: np.ndarray) -> np.ndarray:
     """How strongly periventricular white matter may be hypointense (0..1): decays over ~3 mm from the
     ventricles, strongest at the frontal and occipital horn tips (caps), weaker along the bodies."""
-    found = ndi.find_objects(ventricle.astype(np.uint8))[0]
-    box = tuple(slice(max(0, f.start - 16), min(n, f.stop + 16)) for f, n in zip(found, ventricle.shape, strict=True))
+    box = bounding_box(ventricle, pad=16)
     dist = ndi.distance_transform_edt(~ventricle[box]).astype(np.float32)
     vy = y[ventricle]
     y0, y1 = float(vy.min()), float(vy.max())

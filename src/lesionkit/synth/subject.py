@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage as ndi
 
+from lesionkit.core import bounding_box
 from lesionkit.synth.aging import age_anatomy, atrophy_of_age
 from lesionkit.synth.anatomy import Tissue, grid_shape, head_model
 from lesionkit.synth.deform import random_deformation, warp
@@ -91,12 +92,10 @@ def _ex_vacuo(
 ) -> None:
     """Enlarge the lateral ventricle on the lesion's side (unlabelled CSF, never inside a lesion)."""
     ventricle = (tissue == Tissue.VENTRICLE) & (((x_mm < 0) if side == "L" else (x_mm > 0))[:, None, None])
-    found = ndi.find_objects(ventricle.astype(np.uint8))
-    if not found or found[0] is None:
-        return
     grow = int(round(np.clip(volume_mm3 / 10_000.0, 1.5, 6.0) / resolution)) or 1
-    box = tuple(slice(max(0, s.start - grow - 2), min(n, s.stop + grow + 2)) for s, n in zip(found[0], image.shape,
-                                                                                             strict=True))
+    box = bounding_box(ventricle, pad=grow + 2)
+    if box is None:
+        return
     bigger = ndi.binary_dilation(ventricle[box], iterations=grow)
     near_lesion = ndi.binary_dilation(lesion_mask[box], iterations=1)
     new = bigger & ~ventricle[box] & ~near_lesion & np.isin(tissue[box], [Tissue.WM, Tissue.DEEP_GM])
@@ -126,11 +125,12 @@ def generate_subject(
     shape = grid_shape(model.resolution)
     deformation = random_deformation(rng, shape, model.affine, **(_VARIED_HEAD if options.age_range else {}),
                                      fine_mm=options.cortex_warp_mm, fine_rng=np.random.default_rng([seed, 5]))
-    image, periventricular = warp([model.t1, model.periventricular], deformation)
+    sulci = [sulcal_fundi(model.resolution)] if options.sulcal_csf > 0 else []
+    image, periventricular, *sulci = warp([model.t1, model.periventricular, *sulci], deformation)
     labels = warp(model.labels, deformation, nearest=True)
-    if options.sulcal_csf > 0:  # its own stream ([seed, 6]): the rest of the subject keeps its draw
-        open_sulci(np.random.default_rng([seed, 6]), image, labels, warp(sulcal_fundi(model.resolution), deformation),
-                   options.sulcal_csf, model.resolution, model.csf_level)
+    if sulci:  # its own stream ([seed, 6]): the rest of the subject keeps its draw
+        open_sulci(np.random.default_rng([seed, 6]), image, labels, sulci[0], options.sulcal_csf, model.resolution,
+                   model.csf_level)
     age, atrophy, aged_wm = None, 0.0, None
     if options.age_range is not None:
         age = round(float(extra.uniform(*options.age_range)), 1)

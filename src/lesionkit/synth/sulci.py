@@ -19,6 +19,7 @@ import functools
 import numpy as np
 from scipy import ndimage as ndi
 
+from lesionkit.core import bounding_box
 from lesionkit.synth.anatomy import Tissue, head_model
 from lesionkit.synth.fields import smooth_noise
 
@@ -38,10 +39,9 @@ def medial_sheet(white: np.ndarray, within: np.ndarray) -> np.ndarray:
     low, high = _RIDGE_DISTANCE_MM
     candidate = within & (distance > low) & (distance < high)
     sheet = np.zeros(white.shape, dtype=bool)
-    found = ndi.find_objects(candidate.astype(np.uint8))
-    if not found:
+    box = bounding_box(candidate, pad=2)
+    if box is None:
         return sheet
-    box = tuple(slice(max(0, b.start - 2), min(n, b.stop + 2)) for b, n in zip(found[0], white.shape, strict=True))
     gradient = np.stack(np.gradient(distance[box]))
     gradient /= np.maximum(np.linalg.norm(gradient, axis=0), 1e-3)
     divergence = sum(np.gradient(gradient[axis], axis=axis) for axis in range(3))
